@@ -1,0 +1,440 @@
+"""Every change to a member's points goes through this module.
+
+Each service runs in one transaction with the member's row locked (`_lock_member`), writes its
+entry under a caller-supplied idempotency key (insert and catch the conflict: a replay returns the
+original entry and changes nothing), moves points between lots, and updates the member's cached
+counters with the same deltas. The database backs this up: balance >= 0 and one key per shop.
+
+Vocabulary: a *credit* (earn, positive adjust) opens a *lot*; a *debit* (redeem, negative adjust,
+expire) consumes lots oldest first; a *reversal* undoes all or part of one entry.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, Sum
+from django.utils import timezone
+
+from loyalty.ledger.models import EntryKind, EntryState, LedgerEntry, LotMovement
+from loyalty.members.models import Member
+
+
+class LedgerError(Exception):
+    code = "ledger_error"
+
+
+class InsufficientPoints(LedgerError):
+    code = "insufficient_points"
+
+    def __init__(self, *, needed: int, available: int):
+        super().__init__(f"Needs {needed} points; {available} available.")
+        self.needed = needed
+        self.available = available
+
+
+class IdempotencyKeyReused(LedgerError):
+    code = "idempotency_key_reused"
+
+
+class NotReversible(LedgerError):
+    code = "not_reversible"
+
+
+@dataclasses.dataclass(frozen=True)
+class LedgerResult:
+    entry: LedgerEntry
+    created: bool  # False when the idempotency key was replayed: nothing changed
+
+
+@dataclasses.dataclass
+class _Counters:
+    balance: int = 0
+    pending: int = 0
+    earned: int = 0
+    spent: int = 0
+
+
+CREDIT_KINDS = (EntryKind.EARN, EntryKind.ADJUST)
+DEBIT_KINDS = (EntryKind.REDEEM, EntryKind.ADJUST, EntryKind.EXPIRE)
+COUNTER_FIELDS = ("points_balance", "points_pending", "lifetime_earned", "lifetime_spent", "last_activity_at")
+
+
+# --- public services --------------------------------------------------------------------------
+
+
+def ledger_credit(
+    *,
+    member: Member,
+    points: int,
+    idempotency_key: str,
+    source_type: str,
+    source_id: str = "",
+    kind: str = EntryKind.EARN,
+    available_at: datetime | None = None,
+    expires_at: datetime | None = None,
+    reason: str = "",
+    actor: str = "system",
+    now: datetime | None = None,
+) -> LedgerResult:
+    """Open a lot of `points`; pending until `available_at` when that is in the future."""
+    _require_positive(points)
+    if kind not in CREDIT_KINDS:
+        raise ValueError(f"A credit is {CREDIT_KINDS}, not {kind!r}.")
+    now = now or timezone.now()
+    pending = available_at is not None and available_at > now
+    with transaction.atomic():
+        locked = _lock_member(member)
+        entry, created = _insert_entry(
+            locked,
+            kind=kind,
+            state=EntryState.PENDING if pending else EntryState.ACTIVE,
+            points=points,
+            remaining=points,
+            idempotency_key=idempotency_key,
+            source_type=source_type,
+            source_id=source_id,
+            reason=reason,
+            actor=actor,
+            created_at=now,
+            available_at=available_at,
+            expires_at=expires_at,
+        )
+        if created:
+            delta = _Counters(earned=points, **({"pending": points} if pending else {"balance": points}))
+            _apply_counters(member, locked, delta, now=now)
+    return LedgerResult(entry, created)
+
+
+def ledger_debit(
+    *,
+    member: Member,
+    points: int,
+    idempotency_key: str,
+    source_type: str,
+    source_id: str = "",
+    kind: str = EntryKind.REDEEM,
+    reason: str = "",
+    actor: str = "system",
+    now: datetime | None = None,
+) -> LedgerResult:
+    """Spend `points` from the spendable balance, oldest lots first; refuse to overdraw."""
+    _require_positive(points)
+    if kind not in DEBIT_KINDS:
+        raise ValueError(f"A debit is {DEBIT_KINDS}, not {kind!r}.")
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _lock_member(member)
+        _settle_locked(member, locked, now=now)
+        entry, created = _insert_entry(
+            locked,
+            kind=kind,
+            points=-points,
+            idempotency_key=idempotency_key,
+            source_type=source_type,
+            source_id=source_id,
+            reason=reason,
+            actor=actor,
+            created_at=now,
+        )
+        if not created:
+            return LedgerResult(entry, False)
+        # Raising from here on rolls the entry back with the rest: a refused debit writes nothing.
+        if locked.points_balance < points:
+            raise InsufficientPoints(needed=points, available=locked.points_balance)
+        taken = _consume_lots(locked, entry=entry, points=points, exclude_lot_id=None)
+        if taken < points:  # the cached balance disagrees with the lots: trust the lots
+            raise InsufficientPoints(needed=points, available=taken)
+        delta = _Counters(balance=-points, spent=points if kind == EntryKind.REDEEM else 0)
+        _apply_counters(member, locked, delta, now=now)
+    return LedgerResult(entry, True)
+
+
+def ledger_reverse(
+    *,
+    entry: LedgerEntry,
+    idempotency_key: str,
+    points: int | None = None,
+    allow_shortfall: bool = False,
+    reason: str = "",
+    actor: str = "system",
+    now: datetime | None = None,
+) -> LedgerResult:
+    """Undo `points` of `entry` (all that is left of it by default).
+
+    A credit is taken back from its own lot first, then from the member's other spendable lots.
+    When even that is not enough (the points were spent), the reversal fails with
+    InsufficientPoints, or with `allow_shortfall` takes what it can and records the rest as the
+    entry's `shortfall`. A debit's points go back into exactly the lots it consumed.
+    """
+    if points is not None:
+        _require_positive(points)
+    if entry.kind == EntryKind.REVERSE:
+        raise NotReversible("A reversal cannot itself be reversed; write a new entry.")
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _lock_member_id(entry.member_id)
+        _settle_locked(locked, locked, now=now)
+        original = LedgerEntry.objects.get(pk=entry.pk)  # fresh lot bookkeeping, under the lock
+        reversible = abs(original.points) - original.reversed_points
+        amount = reversible if points is None else points
+        plan = _plan_reversal(locked, original, amount)
+        reversal, created = _insert_entry(
+            locked,
+            kind=EntryKind.REVERSE,
+            points=plan.points,
+            shortfall=plan.shortfall,
+            reverses=original,
+            idempotency_key=idempotency_key,
+            source_type=original.source_type,
+            source_id=original.source_id,
+            reason=reason,
+            actor=actor,
+            created_at=now,
+        )
+        if not created:
+            return LedgerResult(reversal, False)
+        # Raising from here on rolls the reversal back with the rest: nothing is written.
+        if amount <= 0 or amount > reversible:
+            raise NotReversible(
+                f"{amount} points cannot be reversed: {reversible} of this entry are left."
+            )
+        if plan.shortfall and not allow_shortfall:
+            raise InsufficientPoints(needed=amount, available=amount - plan.shortfall)
+        if original.points > 0:
+            _reverse_credit(locked, original, reversal, amount, plan, now=now)
+        else:
+            _reverse_debit(locked, original, reversal, amount, now=now)
+        LedgerEntry.objects.filter(pk=original.pk)._update_lot_bookkeeping(
+            reversed_points=F("reversed_points") + amount
+        )
+    return LedgerResult(reversal, True)
+
+
+def ledger_release_due(*, member: Member, now: datetime | None = None) -> int:
+    """Make pending lots whose `available_at` has come spendable; returns the points released."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _lock_member(member)
+        return _release_due_locked(member, locked, now=now)
+
+
+def ledger_expire_due(*, member: Member, now: datetime | None = None) -> list[LedgerEntry]:
+    """Write an expire entry for each spendable lot past its `expires_at`; returns them."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _lock_member(member)
+        return _expire_due_locked(member, locked, now=now)
+
+
+# --- internals --------------------------------------------------------------------------------
+
+
+def _require_positive(points: int) -> None:
+    if not isinstance(points, int) or isinstance(points, bool) or points <= 0:
+        raise ValueError(f"points must be a positive integer, not {points!r}.")
+
+
+def _lock_member(member: Member) -> Member:
+    return _lock_member_id(member.pk)
+
+
+def _lock_member_id(member_id: int) -> Member:
+    """The one place the ledger takes its lock: the member's row, in primary-key order."""
+    return Member.objects.select_for_update(of=("self",)).order_by("pk").get(pk=member_id)
+
+
+def _insert_entry(locked: Member, **fields) -> tuple[LedgerEntry, bool]:
+    """Insert, or return the entry already written under this key when the call is the same."""
+    key = fields["idempotency_key"]
+    if not key:
+        raise ValueError("idempotency_key is required.")
+    try:
+        with transaction.atomic():
+            return LedgerEntry.objects.create(shop_id=locked.shop_id, member=locked, **fields), True
+    except IntegrityError:
+        existing = LedgerEntry.objects.filter(shop_id=locked.shop_id, idempotency_key=key).first()
+        if existing is None:
+            raise
+    reverses = fields.get("reverses")
+    same_call = (
+        existing.member_id == locked.pk
+        and existing.kind == fields["kind"]
+        and existing.reverses_id == (reverses.pk if reverses else None)
+        # A reversal's figures depend on the balance at the time; its target identifies it.
+        and (reverses is not None or existing.points == fields["points"])
+    )
+    if not same_call:
+        raise IdempotencyKeyReused(f"The key {key!r} was already used for a different change.")
+    return existing, False
+
+
+def _open_lots(locked: Member, *, exclude_lot_id: int | None):
+    lots = LedgerEntry.objects.filter(
+        member=locked, state=EntryState.ACTIVE, remaining__gt=0, points__gt=0
+    ).order_by("created_at", "pk")
+    if exclude_lot_id is not None:
+        lots = lots.exclude(pk=exclude_lot_id)
+    return lots
+
+
+def _consume_lots(locked: Member, *, entry: LedgerEntry, points: int, exclude_lot_id: int | None) -> int:
+    """Move up to `points` out of the member's spendable lots, oldest first; returns how many."""
+    taken = 0
+    for lot in _open_lots(locked, exclude_lot_id=exclude_lot_id).iterator(chunk_size=200):
+        if taken == points:
+            break
+        take = min(lot.remaining, points - taken)
+        _move(entry=entry, lot=lot, points=take)
+        taken += take
+    return taken
+
+
+def _move(*, entry: LedgerEntry, lot: LedgerEntry, points: int) -> None:
+    """Record and apply a movement: positive out of the lot, negative back into it."""
+    LotMovement.objects.create(shop_id=entry.shop_id, entry=entry, lot=lot, points=points)
+    LedgerEntry.objects.filter(pk=lot.pk)._update_lot_bookkeeping(remaining=F("remaining") - points)
+
+
+@dataclasses.dataclass(frozen=True)
+class _ReversalPlan:
+    points: int  # the reversal entry's signed points
+    from_own_lot: int = 0
+    from_other_lots: int = 0
+    shortfall: int = 0
+
+
+def _plan_reversal(locked: Member, original: LedgerEntry, amount: int) -> _ReversalPlan:
+    """Work out a reversal's figures before anything is written (the member is locked)."""
+    if original.points < 0:
+        return _ReversalPlan(points=amount)
+    if original.state == EntryState.PENDING:
+        # Pending points were never spendable, so all of them are still in the lot.
+        return _ReversalPlan(points=-amount, from_own_lot=amount)
+    from_own_lot = min(original.remaining, max(amount, 0))
+    others = _open_lots(locked, exclude_lot_id=original.pk).aggregate(total=Sum("remaining"))
+    from_other_lots = min(others["total"] or 0, max(amount - from_own_lot, 0))
+    taken = from_own_lot + from_other_lots
+    return _ReversalPlan(
+        points=-taken,
+        from_own_lot=from_own_lot,
+        from_other_lots=from_other_lots,
+        shortfall=max(amount - taken, 0),
+    )
+
+
+def _reverse_credit(
+    locked: Member, original: LedgerEntry, reversal: LedgerEntry, amount: int,
+    plan: _ReversalPlan, *, now: datetime,
+) -> None:
+    if plan.from_own_lot:
+        _move(entry=reversal, lot=original, points=plan.from_own_lot)
+    if plan.from_other_lots:
+        _consume_lots(locked, entry=reversal, points=plan.from_other_lots, exclude_lot_id=original.pk)
+    if original.state == EntryState.PENDING:
+        if original.remaining == amount:
+            LedgerEntry.objects.filter(pk=original.pk)._update_lot_bookkeeping(state=EntryState.VOID)
+        _apply_counters(locked, locked, _Counters(pending=-amount, earned=-amount), now=now)
+    else:
+        taken = plan.from_own_lot + plan.from_other_lots
+        _apply_counters(locked, locked, _Counters(balance=-taken, earned=-amount), now=now)
+
+
+def _reverse_debit(
+    locked: Member, original: LedgerEntry, reversal: LedgerEntry, amount: int, *, now: datetime
+) -> None:
+    held_by_lot = _net_consumed_by_lot(original)
+    restored = 0
+    # Most recently opened lots first, so a partial reversal leaves the oldest ones spent.
+    for lot_id in sorted(held_by_lot, reverse=True):
+        if restored == amount:
+            break
+        give = min(held_by_lot[lot_id], amount - restored)
+        if give > 0:
+            _move(entry=reversal, lot=LedgerEntry(pk=lot_id), points=-give)
+            restored += give
+    if restored != amount:  # the movements say less was consumed than the entry claims
+        raise NotReversible(f"Entry {original.pk} consumed {restored} points, not {amount}.")
+    spent = -amount if original.kind == EntryKind.REDEEM else 0
+    _apply_counters(locked, locked, _Counters(balance=amount, spent=spent), now=now)
+
+
+def _net_consumed_by_lot(original: LedgerEntry) -> dict[int, int]:
+    rows = (
+        LotMovement.objects.filter(Q(entry=original) | Q(entry__reverses=original))
+        .values("lot_id")
+        .annotate(net=Sum("points"))
+    )
+    return {row["lot_id"]: row["net"] for row in rows}
+
+
+def _settle_locked(member: Member, locked: Member, *, now: datetime) -> None:
+    """Bring the member up to date before spending: release due pending, expire due lots."""
+    _release_due_locked(member, locked, now=now)
+    _expire_due_locked(member, locked, now=now)
+
+
+def _release_due_locked(member: Member, locked: Member, *, now: datetime) -> int:
+    due = LedgerEntry.objects.filter(member=locked, state=EntryState.PENDING, available_at__lte=now)
+    released = due.aggregate(total=Sum("remaining"))["total"] or 0
+    count = due._update_lot_bookkeeping(state=EntryState.ACTIVE)
+    if count:
+        _apply_counters(
+            member, locked, _Counters(balance=released, pending=-released), now=now, activity=False
+        )
+    return released
+
+
+def _expire_due_locked(member: Member, locked: Member, *, now: datetime) -> list[LedgerEntry]:
+    lots = _open_lots(locked, exclude_lot_id=None).filter(expires_at__lte=now)
+    expired = []
+    for lot in lots:
+        already = LedgerEntry.objects.filter(
+            member=locked, kind=EntryKind.EXPIRE, movements__lot=lot
+        ).count()
+        entry, created = _insert_entry(
+            locked,
+            kind=EntryKind.EXPIRE,
+            points=-lot.remaining,
+            idempotency_key=f"expire:lot:{lot.pk}:{already + 1}",
+            source_type="lot",
+            source_id=str(lot.pk),
+            reason="Points expired",
+            actor="system",
+            created_at=now,
+        )
+        if created:
+            _move(entry=entry, lot=lot, points=lot.remaining)
+            _apply_counters(
+                member, locked, _Counters(balance=-lot.remaining), now=now, activity=False
+            )
+            expired.append(entry)
+    return expired
+
+
+def _apply_counters(
+    member: Member, locked: Member, delta: _Counters, *, now: datetime, activity: bool = True
+) -> None:
+    """Add the deltas to the locked row, and mirror the new values on the caller's object.
+
+    Releases and expiries are the system's doing, not the member's: they leave
+    `last_activity_at` alone (inactivity-based expiry depends on it).
+    """
+    Member.objects.filter(pk=locked.pk).update(
+        points_balance=F("points_balance") + delta.balance,
+        points_pending=F("points_pending") + delta.pending,
+        lifetime_earned=F("lifetime_earned") + delta.earned,
+        lifetime_spent=F("lifetime_spent") + delta.spent,
+        **({"last_activity_at": now} if activity else {}),
+    )
+    locked.points_balance += delta.balance
+    locked.points_pending += delta.pending
+    locked.lifetime_earned += delta.earned
+    locked.lifetime_spent += delta.spent
+    if activity:
+        locked.last_activity_at = now
+    if member is not locked:
+        for field in COUNTER_FIELDS:
+            setattr(member, field, getattr(locked, field))
