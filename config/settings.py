@@ -15,13 +15,18 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# The process environment wins over `.env`; ENV_FILE="" reads no file at all.
+ENV_FILE = env.str("ENV_FILE", default=str(BASE_DIR / ".env"))
+if ENV_FILE and Path(ENV_FILE).is_file():
+    environ.Env.read_env(ENV_FILE, overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
 
-DEV_SECRET_KEY = "django-insecure-setia-development-only-key-never-use-in-production"
+DEV_SECRET_KEY = "django-insecure-setia-development-only-key-never-use-in-production"  # noqa: S105
 SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY if DEBUG else "")
-if not DEBUG and (not SECRET_KEY or SECRET_KEY.startswith("django-insecure") or len(SECRET_KEY) < 50):
+if not DEBUG and (
+    not SECRET_KEY or SECRET_KEY.startswith("django-insecure") or len(SECRET_KEY) < 50
+):
     raise ImproperlyConfigured(
         "SECRET_KEY must be set to a random value of at least 50 characters "
         "(or set DEBUG=1 for development)."
@@ -39,11 +44,13 @@ FIELD_ENCRYPTION_KEYS = env.list(
 )
 if not FIELD_ENCRYPTION_KEYS:
     raise ImproperlyConfigured(
-        "FIELD_ENCRYPTION_KEY must be set (generate one with "
-        "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`)."
+        "FIELD_ENCRYPTION_KEY must be set; generate one with: python -c "
+        "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
     )
 
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
+ALLOWED_HOSTS = env.list(
+    "ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"] if DEBUG else []
+)
 APP_URL = env.str("APP_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [

@@ -13,8 +13,8 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 # Tests are production-shaped whatever a developer's shell or .env says.
 os.environ["DEBUG"] = "0"
 
-from config.settings import *  # noqa: E402,F403
-from config.settings import CELERY_BROKER_URL  # noqa: E402
+from config.settings import *  # noqa: F403
+from config.settings import CELERY_BROKER_URL
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405

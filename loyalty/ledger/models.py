@@ -89,7 +89,9 @@ class LedgerEntry(AppendOnlyModel):
     source_id = models.CharField(max_length=255, blank=True)
     idempotency_key = models.CharField(max_length=255)
     reason = models.TextField(blank=True)
-    actor = models.CharField(max_length=255, blank=True, help_text="Who caused it: system, staff, API key.")
+    actor = models.CharField(
+        max_length=255, blank=True, help_text="Who caused it: system, staff, API key."
+    )
     created_at = models.DateTimeField(default=timezone.now)
     available_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
@@ -104,11 +106,16 @@ class LedgerEntry(AppendOnlyModel):
                 condition=~Q(points=0) | Q(kind=EntryKind.REVERSE), name="ledger_points_not_zero"
             ),
             models.CheckConstraint(
-                condition=Q(remaining__gte=0) & (Q(remaining=0) | Q(remaining__lte=models.F("points"))),
+                condition=Q(remaining__gte=0)
+                & (Q(remaining=0) | Q(remaining__lte=models.F("points"))),
                 name="ledger_remaining_within_points",
             ),
-            models.CheckConstraint(condition=Q(reversed_points__gte=0), name="ledger_reversed_not_negative"),
-            models.CheckConstraint(condition=Q(shortfall__gte=0), name="ledger_shortfall_not_negative"),
+            models.CheckConstraint(
+                condition=Q(reversed_points__gte=0), name="ledger_reversed_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(shortfall__gte=0), name="ledger_shortfall_not_negative"
+            ),
             models.CheckConstraint(
                 condition=Q(kind=EntryKind.REVERSE, reverses__isnull=False)
                 | (~Q(kind=EntryKind.REVERSE) & Q(reverses__isnull=True)),
@@ -123,7 +130,9 @@ class LedgerEntry(AppendOnlyModel):
                 name="ledger_open_lots",
             ),
             models.Index(
-                fields=["available_at"], condition=Q(state=EntryState.PENDING), name="ledger_pending_due"
+                fields=["available_at"],
+                condition=Q(state=EntryState.PENDING),
+                name="ledger_pending_due",
             ),
             models.Index(
                 fields=["expires_at"],

@@ -107,10 +107,14 @@ def ledger_audit_members(*, members: list[Member]) -> list[Mismatch]:
         for field in _COUNTERS:
             stored = getattr(member, field)
             if stored != expected[field]:
-                mismatches.append(Mismatch(member.pk, member.shop_id, field, stored, expected[field]))
+                mismatches.append(
+                    Mismatch(member.pk, member.shop_id, field, stored, expected[field])
+                )
         held = expected["points_balance"] + expected["points_pending"]
         if expected["_net"] != held:
-            mismatches.append(Mismatch(member.pk, member.shop_id, "ledger_sum", held, expected["_net"]))
+            mismatches.append(
+                Mismatch(member.pk, member.shop_id, "ledger_sum", held, expected["_net"])
+            )
     mismatches.extend(_lot_mismatches([m.pk for m in members]))
     return mismatches
 

@@ -59,7 +59,13 @@ class _Counters:
 
 CREDIT_KINDS = (EntryKind.EARN, EntryKind.ADJUST)
 DEBIT_KINDS = (EntryKind.REDEEM, EntryKind.ADJUST, EntryKind.EXPIRE)
-COUNTER_FIELDS = ("points_balance", "points_pending", "lifetime_earned", "lifetime_spent", "last_activity_at")
+COUNTER_FIELDS = (
+    "points_balance",
+    "points_pending",
+    "lifetime_earned",
+    "lifetime_spent",
+    "last_activity_at",
+)
 
 
 # --- public services --------------------------------------------------------------------------
@@ -103,8 +109,11 @@ def ledger_credit(
             expires_at=expires_at,
         )
         if created:
-            delta = _Counters(earned=points, **({"pending": points} if pending else {"balance": points}))
-            _apply_counters(member, locked, delta, now=now)
+            delta = _Counters(
+                earned=points, **({"pending": points} if pending else {"balance": points})
+            )
+            _apply_counters(locked, delta, now=now)
+            _mirror_counters(member, locked)
     return LedgerResult(entry, created)
 
 
@@ -127,28 +136,31 @@ def ledger_debit(
     now = now or timezone.now()
     with transaction.atomic():
         locked = _lock_member(member)
-        _settle_locked(member, locked, now=now)
-        entry, created = _insert_entry(
-            locked,
-            kind=kind,
-            points=-points,
-            idempotency_key=idempotency_key,
-            source_type=source_type,
-            source_id=source_id,
-            reason=reason,
-            actor=actor,
-            created_at=now,
-        )
-        if not created:
-            return LedgerResult(entry, False)
-        # Raising from here on rolls the entry back with the rest: a refused debit writes nothing.
-        if locked.points_balance < points:
-            raise InsufficientPoints(needed=points, available=locked.points_balance)
-        taken = _consume_lots(locked, entry=entry, points=points, exclude_lot_id=None)
-        if taken < points:  # the cached balance disagrees with the lots: trust the lots
-            raise InsufficientPoints(needed=points, available=taken)
-        delta = _Counters(balance=-points, spent=points if kind == EntryKind.REDEEM else 0)
-        _apply_counters(member, locked, delta, now=now)
+        try:
+            with transaction.atomic():  # a savepoint: a replay undoes the settling below
+                _settle_locked(locked, now=now)
+                entry = _insert_or_replay(
+                    locked,
+                    kind=kind,
+                    points=-points,
+                    idempotency_key=idempotency_key,
+                    source_type=source_type,
+                    source_id=source_id,
+                    reason=reason,
+                    actor=actor,
+                    created_at=now,
+                )
+                # Raising from here on rolls the entry back too: a refused debit writes nothing.
+                if locked.points_balance < points:
+                    raise InsufficientPoints(needed=points, available=locked.points_balance)
+                taken = _consume_lots(locked, entry=entry, points=points, exclude_lot_id=None)
+                if taken < points:  # the cached balance disagrees with the lots: trust the lots
+                    raise InsufficientPoints(needed=points, available=taken)
+                delta = _Counters(balance=-points, spent=points if kind == EntryKind.REDEEM else 0)
+                _apply_counters(locked, delta, now=now)
+        except _Replay as replay:
+            return LedgerResult(replay.entry, False)
+        _mirror_counters(member, locked)
     return LedgerResult(entry, True)
 
 
@@ -176,40 +188,42 @@ def ledger_reverse(
     now = now or timezone.now()
     with transaction.atomic():
         locked = _lock_member_id(entry.member_id)
-        _settle_locked(locked, locked, now=now)
-        original = LedgerEntry.objects.get(pk=entry.pk)  # fresh lot bookkeeping, under the lock
-        reversible = abs(original.points) - original.reversed_points
-        amount = reversible if points is None else points
-        plan = _plan_reversal(locked, original, amount)
-        reversal, created = _insert_entry(
-            locked,
-            kind=EntryKind.REVERSE,
-            points=plan.points,
-            shortfall=plan.shortfall,
-            reverses=original,
-            idempotency_key=idempotency_key,
-            source_type=original.source_type,
-            source_id=original.source_id,
-            reason=reason,
-            actor=actor,
-            created_at=now,
-        )
-        if not created:
-            return LedgerResult(reversal, False)
-        # Raising from here on rolls the reversal back with the rest: nothing is written.
-        if amount <= 0 or amount > reversible:
-            raise NotReversible(
-                f"{amount} points cannot be reversed: {reversible} of this entry are left."
-            )
-        if plan.shortfall and not allow_shortfall:
-            raise InsufficientPoints(needed=amount, available=amount - plan.shortfall)
-        if original.points > 0:
-            _reverse_credit(locked, original, reversal, amount, plan, now=now)
-        else:
-            _reverse_debit(locked, original, reversal, amount, now=now)
-        LedgerEntry.objects.filter(pk=original.pk)._update_lot_bookkeeping(
-            reversed_points=F("reversed_points") + amount
-        )
+        try:
+            with transaction.atomic():  # a savepoint: a replay undoes the settling below
+                _settle_locked(locked, now=now)
+                original = LedgerEntry.objects.get(pk=entry.pk)  # fresh bookkeeping, under the lock
+                reversible = abs(original.points) - original.reversed_points
+                amount = reversible if points is None else points
+                plan = _plan_reversal(locked, original, amount)
+                reversal = _insert_or_replay(
+                    locked,
+                    kind=EntryKind.REVERSE,
+                    points=plan.points,
+                    shortfall=plan.shortfall,
+                    reverses=original,
+                    idempotency_key=idempotency_key,
+                    source_type=original.source_type,
+                    source_id=original.source_id,
+                    reason=reason,
+                    actor=actor,
+                    created_at=now,
+                )
+                # Raising from here on rolls the reversal back with the rest: nothing is written.
+                if amount <= 0 or amount > reversible:
+                    raise NotReversible(
+                        f"{amount} points cannot be reversed: {reversible} of this entry are left."
+                    )
+                if plan.shortfall and not allow_shortfall:
+                    raise InsufficientPoints(needed=amount, available=amount - plan.shortfall)
+                if original.points > 0:
+                    _reverse_credit(locked, original, reversal, amount, plan, now=now)
+                else:
+                    _reverse_debit(locked, original, reversal, amount, now=now)
+                LedgerEntry.objects.filter(pk=original.pk)._update_lot_bookkeeping(
+                    reversed_points=F("reversed_points") + amount
+                )
+        except _Replay as replay:
+            return LedgerResult(replay.entry, False)
     return LedgerResult(reversal, True)
 
 
@@ -218,7 +232,9 @@ def ledger_release_due(*, member: Member, now: datetime | None = None) -> int:
     now = now or timezone.now()
     with transaction.atomic():
         locked = _lock_member(member)
-        return _release_due_locked(member, locked, now=now)
+        released = _release_due_locked(locked, now=now)
+        _mirror_counters(member, locked)
+    return released
 
 
 def ledger_expire_due(*, member: Member, now: datetime | None = None) -> list[LedgerEntry]:
@@ -226,7 +242,9 @@ def ledger_expire_due(*, member: Member, now: datetime | None = None) -> list[Le
     now = now or timezone.now()
     with transaction.atomic():
         locked = _lock_member(member)
-        return _expire_due_locked(member, locked, now=now)
+        expired = _expire_due_locked(locked, now=now)
+        _mirror_counters(member, locked)
+    return expired
 
 
 # --- internals --------------------------------------------------------------------------------
@@ -244,6 +262,18 @@ def _lock_member(member: Member) -> Member:
 def _lock_member_id(member_id: int) -> Member:
     """The one place the ledger takes its lock: the member's row, in primary-key order."""
     return Member.objects.select_for_update(of=("self",)).order_by("pk").get(pk=member_id)
+
+
+class _Replay(Exception):
+    def __init__(self, entry: LedgerEntry):
+        self.entry = entry
+
+
+def _insert_or_replay(locked: Member, **fields) -> LedgerEntry:
+    entry, created = _insert_entry(locked, **fields)
+    if not created:
+        raise _Replay(entry)
+    return entry
 
 
 def _insert_entry(locked: Member, **fields) -> tuple[LedgerEntry, bool]:
@@ -280,7 +310,9 @@ def _open_lots(locked: Member, *, exclude_lot_id: int | None):
     return lots
 
 
-def _consume_lots(locked: Member, *, entry: LedgerEntry, points: int, exclude_lot_id: int | None) -> int:
+def _consume_lots(
+    locked: Member, *, entry: LedgerEntry, points: int, exclude_lot_id: int | None
+) -> int:
     """Move up to `points` out of the member's spendable lots, oldest first; returns how many."""
     taken = 0
     for lot in _open_lots(locked, exclude_lot_id=exclude_lot_id).iterator(chunk_size=200):
@@ -326,20 +358,29 @@ def _plan_reversal(locked: Member, original: LedgerEntry, amount: int) -> _Rever
 
 
 def _reverse_credit(
-    locked: Member, original: LedgerEntry, reversal: LedgerEntry, amount: int,
-    plan: _ReversalPlan, *, now: datetime,
+    locked: Member,
+    original: LedgerEntry,
+    reversal: LedgerEntry,
+    amount: int,
+    plan: _ReversalPlan,
+    *,
+    now: datetime,
 ) -> None:
     if plan.from_own_lot:
         _move(entry=reversal, lot=original, points=plan.from_own_lot)
     if plan.from_other_lots:
-        _consume_lots(locked, entry=reversal, points=plan.from_other_lots, exclude_lot_id=original.pk)
+        _consume_lots(
+            locked, entry=reversal, points=plan.from_other_lots, exclude_lot_id=original.pk
+        )
     if original.state == EntryState.PENDING:
         if original.remaining == amount:
-            LedgerEntry.objects.filter(pk=original.pk)._update_lot_bookkeeping(state=EntryState.VOID)
-        _apply_counters(locked, locked, _Counters(pending=-amount, earned=-amount), now=now)
+            LedgerEntry.objects.filter(pk=original.pk)._update_lot_bookkeeping(
+                state=EntryState.VOID
+            )
+        _apply_counters(locked, _Counters(pending=-amount, earned=-amount), now=now)
     else:
         taken = plan.from_own_lot + plan.from_other_lots
-        _apply_counters(locked, locked, _Counters(balance=-taken, earned=-amount), now=now)
+        _apply_counters(locked, _Counters(balance=-taken, earned=-amount), now=now)
 
 
 def _reverse_debit(
@@ -358,7 +399,7 @@ def _reverse_debit(
     if restored != amount:  # the movements say less was consumed than the entry claims
         raise NotReversible(f"Entry {original.pk} consumed {restored} points, not {amount}.")
     spent = -amount if original.kind == EntryKind.REDEEM else 0
-    _apply_counters(locked, locked, _Counters(balance=amount, spent=spent), now=now)
+    _apply_counters(locked, _Counters(balance=amount, spent=spent), now=now)
 
 
 def _net_consumed_by_lot(original: LedgerEntry) -> dict[int, int]:
@@ -370,24 +411,24 @@ def _net_consumed_by_lot(original: LedgerEntry) -> dict[int, int]:
     return {row["lot_id"]: row["net"] for row in rows}
 
 
-def _settle_locked(member: Member, locked: Member, *, now: datetime) -> None:
+def _settle_locked(locked: Member, *, now: datetime) -> None:
     """Bring the member up to date before spending: release due pending, expire due lots."""
-    _release_due_locked(member, locked, now=now)
-    _expire_due_locked(member, locked, now=now)
+    _release_due_locked(locked, now=now)
+    _expire_due_locked(locked, now=now)
 
 
-def _release_due_locked(member: Member, locked: Member, *, now: datetime) -> int:
+def _release_due_locked(locked: Member, *, now: datetime) -> int:
     due = LedgerEntry.objects.filter(member=locked, state=EntryState.PENDING, available_at__lte=now)
     released = due.aggregate(total=Sum("remaining"))["total"] or 0
     count = due._update_lot_bookkeeping(state=EntryState.ACTIVE)
     if count:
         _apply_counters(
-            member, locked, _Counters(balance=released, pending=-released), now=now, activity=False
+            locked, _Counters(balance=released, pending=-released), now=now, activity=False
         )
     return released
 
 
-def _expire_due_locked(member: Member, locked: Member, *, now: datetime) -> list[LedgerEntry]:
+def _expire_due_locked(locked: Member, *, now: datetime) -> list[LedgerEntry]:
     lots = _open_lots(locked, exclude_lot_id=None).filter(expires_at__lte=now)
     expired = []
     for lot in lots:
@@ -407,17 +448,15 @@ def _expire_due_locked(member: Member, locked: Member, *, now: datetime) -> list
         )
         if created:
             _move(entry=entry, lot=lot, points=lot.remaining)
-            _apply_counters(
-                member, locked, _Counters(balance=-lot.remaining), now=now, activity=False
-            )
+            _apply_counters(locked, _Counters(balance=-lot.remaining), now=now, activity=False)
             expired.append(entry)
     return expired
 
 
 def _apply_counters(
-    member: Member, locked: Member, delta: _Counters, *, now: datetime, activity: bool = True
+    locked: Member, delta: _Counters, *, now: datetime, activity: bool = True
 ) -> None:
-    """Add the deltas to the locked row, and mirror the new values on the caller's object.
+    """Add the deltas to the locked row and to its in-memory copy.
 
     Releases and expiries are the system's doing, not the member's: they leave
     `last_activity_at` alone (inactivity-based expiry depends on it).
@@ -435,6 +474,9 @@ def _apply_counters(
     locked.lifetime_spent += delta.spent
     if activity:
         locked.last_activity_at = now
-    if member is not locked:
-        for field in COUNTER_FIELDS:
-            setattr(member, field, getattr(locked, field))
+
+
+def _mirror_counters(member: Member, locked: Member) -> None:
+    """Show the caller's object the committed-to-be values."""
+    for field in COUNTER_FIELDS:
+        setattr(member, field, getattr(locked, field))

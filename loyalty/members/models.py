@@ -27,7 +27,9 @@ class Member(models.Model):
     birthday_month = models.PositiveSmallIntegerField(null=True, blank=True)
     birthday_day = models.PositiveSmallIntegerField(null=True, blank=True)
     birthday_year = models.PositiveSmallIntegerField(null=True, blank=True)
-    status = models.CharField(max_length=16, choices=MemberStatus.choices, default=MemberStatus.ACTIVE)
+    status = models.CharField(
+        max_length=16, choices=MemberStatus.choices, default=MemberStatus.ACTIVE
+    )
     enrolled_at = models.DateTimeField(default=timezone.now)
 
     points_balance = models.IntegerField(default=0, help_text="Spendable now.")
@@ -44,11 +46,20 @@ class Member(models.Model):
             models.UniqueConstraint(
                 fields=["shop", "platform_customer_id"], name="member_customer_unique_per_shop"
             ),
-            models.CheckConstraint(condition=Q(points_balance__gte=0), name="member_balance_not_negative"),
-            models.CheckConstraint(condition=Q(points_pending__gte=0), name="member_pending_not_negative"),
-            models.CheckConstraint(condition=Q(lifetime_spent__gte=0), name="member_spent_not_negative"),
             models.CheckConstraint(
-                condition=(Q(birthday_month__isnull=True) | Q(birthday_month__gte=1, birthday_month__lte=12))
+                condition=Q(points_balance__gte=0), name="member_balance_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(points_pending__gte=0), name="member_pending_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(lifetime_spent__gte=0), name="member_spent_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(birthday_month__isnull=True)
+                    | Q(birthday_month__gte=1, birthday_month__lte=12)
+                )
                 & (Q(birthday_day__isnull=True) | Q(birthday_day__gte=1, birthday_day__lte=31)),
                 name="member_birthday_valid",
             ),

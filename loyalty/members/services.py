@@ -5,7 +5,11 @@ from loyalty.shops.models import Shop
 
 
 def member_get_or_create(
-    *, shop: Shop, platform_customer_id: str, email: str = "", first_name: str = "",
+    *,
+    shop: Shop,
+    platform_customer_id: str,
+    email: str = "",
+    first_name: str = "",
     last_name: str = "",
 ) -> tuple[Member, bool]:
     """Enrol a customer once: insert and catch the unique conflict, never check first."""

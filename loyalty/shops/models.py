@@ -30,7 +30,9 @@ class Shop(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["platform", "domain"], name="shop_domain_unique_per_platform")
+            models.UniqueConstraint(
+                fields=["platform", "domain"], name="shop_domain_unique_per_platform"
+            )
         ]
 
     def __str__(self) -> str:

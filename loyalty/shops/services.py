@@ -5,7 +5,11 @@ from loyalty.shops.models import Platform, Program, Shop
 
 
 def shop_get_or_create(
-    *, domain: str, platform: str = Platform.SHOPIFY, name: str = "", currency: str = "USD",
+    *,
+    domain: str,
+    platform: str = Platform.SHOPIFY,
+    name: str = "",
+    currency: str = "USD",
     iana_timezone: str = "UTC",
 ) -> tuple[Shop, bool]:
     """Create the shop with its default program, or return the existing one (any state)."""

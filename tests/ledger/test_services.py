@@ -24,17 +24,26 @@ T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 def credit(member, points, key, **kwargs):
     kwargs.setdefault("now", T0)
-    return ledger_credit(member=member, points=points, idempotency_key=key, source_type="test", **kwargs)
+    return ledger_credit(
+        member=member, points=points, idempotency_key=key, source_type="test", **kwargs
+    )
 
 
 def debit(member, points, key, **kwargs):
     kwargs.setdefault("now", T0)
-    return ledger_debit(member=member, points=points, idempotency_key=key, source_type="test", **kwargs)
+    return ledger_debit(
+        member=member, points=points, idempotency_key=key, source_type="test", **kwargs
+    )
 
 
 def counters(member):
     member.refresh_from_db()
-    return (member.points_balance, member.points_pending, member.lifetime_earned, member.lifetime_spent)
+    return (
+        member.points_balance,
+        member.points_pending,
+        member.lifetime_earned,
+        member.lifetime_spent,
+    )
 
 
 def remaining(entry):
@@ -55,7 +64,12 @@ def test_credit_opens_a_spendable_lot_and_updates_counters(member):
     assert result.created is True
     entry = result.entry
     assert (entry.kind, entry.state, entry.points, entry.remaining) == ("earn", "active", 120, 120)
-    assert (entry.source_type, entry.source_id, entry.reason, entry.actor) == ("test", "1", "Order #1001", "system")
+    assert (entry.source_type, entry.source_id, entry.reason, entry.actor) == (
+        "test",
+        "1",
+        "Order #1001",
+        "system",
+    )
     assert entry.shop_id == member.shop_id
     assert counters(member) == (120, 0, 120, 0)
     assert member.last_activity_at == T0
@@ -198,6 +212,34 @@ def test_debit_replay_returns_the_original_even_when_the_balance_is_now_low(memb
     assert counters(member) == (0, 0, 100, 100)
 
 
+def test_debit_replay_changes_nothing_even_when_points_have_come_due_since(member):
+    credit(member, 100, "a")
+    credit(member, 50, "b", available_at=T0 + timedelta(days=7))
+    credit(member, 20, "c", expires_at=T0 + timedelta(days=7))
+    first = debit(member, 10, "redeem:1")
+
+    again = debit(member, 10, "redeem:1", now=T0 + timedelta(days=8))
+
+    assert again.entry.pk == first.entry.pk
+    assert counters(member) == (110, 50, 170, 10)
+    assert (member.points_balance, member.points_pending) == (110, 50)
+    assert LedgerEntry.objects.count() == 4
+
+
+def test_reverse_replay_changes_nothing_even_when_points_have_come_due_since(member):
+    earn = credit(member, 100, "a").entry
+    credit(member, 50, "b", available_at=T0 + timedelta(days=7))
+    first = ledger_reverse(entry=earn, points=10, idempotency_key="refund:1", now=T0)
+
+    again = ledger_reverse(
+        entry=earn, points=10, idempotency_key="refund:1", now=T0 + timedelta(days=8)
+    )
+
+    assert again.entry.pk == first.entry.pk
+    assert counters(member) == (90, 50, 140, 0)
+    assert LedgerEntry.objects.count() == 3
+
+
 def test_debit_key_reused_for_another_member_is_refused(member):
     other = MemberFactory(shop=member.shop)
     credit(member, 100, "a")
@@ -213,7 +255,9 @@ def test_debit_key_reused_for_another_member_is_refused(member):
 def test_adjust_debit_is_not_counted_as_spent(member):
     credit(member, 100, "a")
 
-    debit(member, 30, "adjust:1", kind=EntryKind.ADJUST, reason="Duplicate account", actor="staff:7")
+    debit(
+        member, 30, "adjust:1", kind=EntryKind.ADJUST, reason="Duplicate account", actor="staff:7"
+    )
 
     assert counters(member) == (70, 0, 100, 0)
 
@@ -249,7 +293,12 @@ def test_reverse_credit_in_full_takes_back_the_lot(member):
 
     assert result.created is True
     reversal = result.entry
-    assert (reversal.kind, reversal.points, reversal.shortfall, reversal.reverses_id) == ("reverse", -100, 0, earn.pk)
+    assert (reversal.kind, reversal.points, reversal.shortfall, reversal.reverses_id) == (
+        "reverse",
+        -100,
+        0,
+        earn.pk,
+    )
     assert remaining(earn) == 0
     assert LedgerEntry.objects.get(pk=earn.pk).reversed_points == 100
     assert counters(member) == (0, 0, 0, 0)
@@ -264,7 +313,9 @@ def test_reverse_credit_partially_and_then_the_rest(member):
 
     assert remaining(earn) == 0
     assert LedgerEntry.objects.get(pk=earn.pk).reversed_points == 100
-    assert list(LedgerEntry.objects.filter(reverses=earn).order_by("pk").values_list("points", flat=True)) == [-30, -70]
+    assert list(
+        LedgerEntry.objects.filter(reverses=earn).order_by("pk").values_list("points", flat=True)
+    ) == [-30, -70]
     assert counters(member) == (0, 0, 0, 0)
 
 
@@ -328,7 +379,9 @@ def test_reverse_credit_with_shortfall_takes_what_it_can_and_records_the_rest(me
     earn = credit(member, 100, "order:1:earn").entry
     debit(member, 70, "redeem:1")
 
-    reversal = ledger_reverse(entry=earn, idempotency_key="cancel:1", allow_shortfall=True, now=T0).entry
+    reversal = ledger_reverse(
+        entry=earn, idempotency_key="cancel:1", allow_shortfall=True, now=T0
+    ).entry
 
     assert (reversal.points, reversal.shortfall) == (-30, 70)
     assert counters(member) == (0, 0, 0, 70)
@@ -363,7 +416,9 @@ def test_reverse_debit_returns_points_to_the_lots_it_consumed(member):
     third = credit(member, 50, "c", now=T0 + timedelta(days=2)).entry
     redeem = debit(member, 80, "redeem:1", now=T0 + timedelta(days=3)).entry
 
-    result = ledger_reverse(entry=redeem, idempotency_key="redeem:1:failed", now=T0 + timedelta(days=3))
+    result = ledger_reverse(
+        entry=redeem, idempotency_key="redeem:1:failed", now=T0 + timedelta(days=3)
+    )
 
     assert result.entry.points == 80
     assert (remaining(first), remaining(second), remaining(third)) == (50, 50, 50)
@@ -428,7 +483,9 @@ def test_expire_due_writes_one_expire_entry_per_lot(member):
 
     expired = ledger_expire_due(member=member, now=T0 + timedelta(days=10))
 
-    assert [(e.kind, e.points, e.source_type, e.source_id) for e in expired] == [("expire", -60, "lot", str(lot.pk))]
+    assert [(e.kind, e.points, e.source_type, e.source_id) for e in expired] == [
+        ("expire", -60, "lot", str(lot.pk))
+    ]
     assert remaining(lot) == 0
     assert counters(member) == (30, 0, 130, 40)
     assert ledger_expire_due(member=member, now=T0 + timedelta(days=11)) == []

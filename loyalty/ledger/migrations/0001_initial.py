@@ -6,97 +6,224 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('members', '0001_initial'),
-        ('shops', '0001_initial'),
+        ("members", "0001_initial"),
+        ("shops", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='LedgerEntry',
+            name="LedgerEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('earn', 'Earn'), ('redeem', 'Redeem'), ('adjust', 'Adjust'), ('expire', 'Expire'), ('reverse', 'Reverse')], max_length=16)),
-                ('state', models.CharField(choices=[('pending', 'Pending'), ('active', 'Active'), ('void', 'Void')], default='active', max_length=16)),
-                ('points', models.IntegerField(help_text='Signed: positive credits, negative debits.')),
-                ('remaining', models.IntegerField(default=0)),
-                ('reversed_points', models.IntegerField(default=0)),
-                ('shortfall', models.IntegerField(default=0)),
-                ('source_type', models.CharField(max_length=64)),
-                ('source_id', models.CharField(blank=True, max_length=255)),
-                ('idempotency_key', models.CharField(max_length=255)),
-                ('reason', models.TextField(blank=True)),
-                ('actor', models.CharField(blank=True, help_text='Who caused it: system, staff, API key.', max_length=255)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('available_at', models.DateTimeField(blank=True, null=True)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('member', models.ForeignKey(on_delete=django.db.models.deletion.RESTRICT, related_name='ledger_entries', to='members.member')),
-                ('reverses', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.RESTRICT, related_name='reversals', to='ledger.ledgerentry')),
-                ('shop', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='shops.shop')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("earn", "Earn"),
+                            ("redeem", "Redeem"),
+                            ("adjust", "Adjust"),
+                            ("expire", "Expire"),
+                            ("reverse", "Reverse"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("pending", "Pending"), ("active", "Active"), ("void", "Void")],
+                        default="active",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "points",
+                    models.IntegerField(help_text="Signed: positive credits, negative debits."),
+                ),
+                ("remaining", models.IntegerField(default=0)),
+                ("reversed_points", models.IntegerField(default=0)),
+                ("shortfall", models.IntegerField(default=0)),
+                ("source_type", models.CharField(max_length=64)),
+                ("source_id", models.CharField(blank=True, max_length=255)),
+                ("idempotency_key", models.CharField(max_length=255)),
+                ("reason", models.TextField(blank=True)),
+                (
+                    "actor",
+                    models.CharField(
+                        blank=True,
+                        help_text="Who caused it: system, staff, API key.",
+                        max_length=255,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("available_at", models.DateTimeField(blank=True, null=True)),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "member",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.RESTRICT,
+                        related_name="ledger_entries",
+                        to="members.member",
+                    ),
+                ),
+                (
+                    "reverses",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.RESTRICT,
+                        related_name="reversals",
+                        to="ledger.ledgerentry",
+                    ),
+                ),
+                (
+                    "shop",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="shops.shop",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'ledger entries',
+                "verbose_name_plural": "ledger entries",
             },
         ),
         migrations.CreateModel(
-            name='LotMovement',
+            name="LotMovement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('points', models.IntegerField()),
-                ('entry', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='movements', to='ledger.ledgerentry')),
-                ('lot', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lot_movements', to='ledger.ledgerentry')),
-                ('shop', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='shops.shop')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("points", models.IntegerField()),
+                (
+                    "entry",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="movements",
+                        to="ledger.ledgerentry",
+                    ),
+                ),
+                (
+                    "lot",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="lot_movements",
+                        to="ledger.ledgerentry",
+                    ),
+                ),
+                (
+                    "shop",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="shops.shop",
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='ledgerentry',
-            index=models.Index(fields=['member', 'created_at', 'id'], name='ledger_member_history'),
+            model_name="ledgerentry",
+            index=models.Index(fields=["member", "created_at", "id"], name="ledger_member_history"),
         ),
         migrations.AddIndex(
-            model_name='ledgerentry',
-            index=models.Index(condition=models.Q(('remaining__gt', 0), ('state', 'active')), fields=['member', 'created_at', 'id'], name='ledger_open_lots'),
+            model_name="ledgerentry",
+            index=models.Index(
+                condition=models.Q(("remaining__gt", 0), ("state", "active")),
+                fields=["member", "created_at", "id"],
+                name="ledger_open_lots",
+            ),
         ),
         migrations.AddIndex(
-            model_name='ledgerentry',
-            index=models.Index(condition=models.Q(('state', 'pending')), fields=['available_at'], name='ledger_pending_due'),
+            model_name="ledgerentry",
+            index=models.Index(
+                condition=models.Q(("state", "pending")),
+                fields=["available_at"],
+                name="ledger_pending_due",
+            ),
         ),
         migrations.AddIndex(
-            model_name='ledgerentry',
-            index=models.Index(condition=models.Q(('expires_at__isnull', False), ('remaining__gt', 0), ('state', 'active')), fields=['expires_at'], name='ledger_expiring_lots'),
+            model_name="ledgerentry",
+            index=models.Index(
+                condition=models.Q(
+                    ("expires_at__isnull", False), ("remaining__gt", 0), ("state", "active")
+                ),
+                fields=["expires_at"],
+                name="ledger_expiring_lots",
+            ),
         ),
         migrations.AddIndex(
-            model_name='ledgerentry',
-            index=models.Index(fields=['shop', 'source_type', 'source_id'], name='ledger_source'),
+            model_name="ledgerentry",
+            index=models.Index(fields=["shop", "source_type", "source_id"], name="ledger_source"),
         ),
         migrations.AddConstraint(
-            model_name='ledgerentry',
-            constraint=models.UniqueConstraint(fields=('shop', 'idempotency_key'), name='ledger_idempotency_key_unique_per_shop'),
+            model_name="ledgerentry",
+            constraint=models.UniqueConstraint(
+                fields=("shop", "idempotency_key"), name="ledger_idempotency_key_unique_per_shop"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ledgerentry',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('points', 0), _negated=True), ('kind', 'reverse'), _connector='OR'), name='ledger_points_not_zero'),
+            model_name="ledgerentry",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("points", 0), _negated=True), ("kind", "reverse"), _connector="OR"
+                ),
+                name="ledger_points_not_zero",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ledgerentry',
-            constraint=models.CheckConstraint(condition=models.Q(('remaining__gte', 0), models.Q(('remaining', 0), ('remaining__lte', models.F('points')), _connector='OR')), name='ledger_remaining_within_points'),
+            model_name="ledgerentry",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("remaining__gte", 0),
+                    models.Q(
+                        ("remaining", 0), ("remaining__lte", models.F("points")), _connector="OR"
+                    ),
+                ),
+                name="ledger_remaining_within_points",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ledgerentry',
-            constraint=models.CheckConstraint(condition=models.Q(('reversed_points__gte', 0)), name='ledger_reversed_not_negative'),
+            model_name="ledgerentry",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("reversed_points__gte", 0)), name="ledger_reversed_not_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ledgerentry',
-            constraint=models.CheckConstraint(condition=models.Q(('shortfall__gte', 0)), name='ledger_shortfall_not_negative'),
+            model_name="ledgerentry",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("shortfall__gte", 0)), name="ledger_shortfall_not_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ledgerentry',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'reverse'), ('reverses__isnull', False)), models.Q(models.Q(('kind', 'reverse'), _negated=True), ('reverses__isnull', True)), _connector='OR'), name='ledger_reverse_names_its_entry'),
+            model_name="ledgerentry",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind", "reverse"), ("reverses__isnull", False)),
+                    models.Q(
+                        models.Q(("kind", "reverse"), _negated=True), ("reverses__isnull", True)
+                    ),
+                    _connector="OR",
+                ),
+                name="ledger_reverse_names_its_entry",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='lotmovement',
-            constraint=models.CheckConstraint(condition=models.Q(('points', 0), _negated=True), name='lot_movement_points_not_zero'),
+            model_name="lotmovement",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("points", 0), _negated=True),
+                name="lot_movement_points_not_zero",
+            ),
         ),
     ]

@@ -5,8 +5,20 @@ never change. (Deleting a whole shop's data for a privacy redact stays possible.
 from django.db import migrations
 
 IMMUTABLE_ENTRY_COLUMNS = (
-    "shop_id", "member_id", "kind", "points", "reverses_id", "shortfall", "source_type",
-    "source_id", "idempotency_key", "reason", "actor", "created_at", "available_at", "expires_at",
+    "shop_id",
+    "member_id",
+    "kind",
+    "points",
+    "reverses_id",
+    "shortfall",
+    "source_type",
+    "source_id",
+    "idempotency_key",
+    "reason",
+    "actor",
+    "created_at",
+    "available_at",
+    "expires_at",
 )
 
 FORWARD = f"""

@@ -6,39 +6,101 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('shops', '0001_initial'),
+        ("shops", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Member',
+            name="Member",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('platform_customer_id', models.CharField(max_length=64)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('first_name', models.CharField(blank=True, max_length=255)),
-                ('last_name', models.CharField(blank=True, max_length=255)),
-                ('birthday_month', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('birthday_day', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('birthday_year', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('active', 'Active'), ('excluded', 'Excluded'), ('redacted', 'Redacted')], default='active', max_length=16)),
-                ('enrolled_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('points_balance', models.IntegerField(default=0, help_text='Spendable now.')),
-                ('points_pending', models.IntegerField(default=0, help_text='Earned, not yet spendable.')),
-                ('lifetime_earned', models.IntegerField(default=0)),
-                ('lifetime_spent', models.IntegerField(default=0)),
-                ('last_activity_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('shop', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='members', to='shops.shop')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("platform_customer_id", models.CharField(max_length=64)),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                ("first_name", models.CharField(blank=True, max_length=255)),
+                ("last_name", models.CharField(blank=True, max_length=255)),
+                ("birthday_month", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("birthday_day", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("birthday_year", models.PositiveSmallIntegerField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("active", "Active"),
+                            ("excluded", "Excluded"),
+                            ("redacted", "Redacted"),
+                        ],
+                        default="active",
+                        max_length=16,
+                    ),
+                ),
+                ("enrolled_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("points_balance", models.IntegerField(default=0, help_text="Spendable now.")),
+                (
+                    "points_pending",
+                    models.IntegerField(default=0, help_text="Earned, not yet spendable."),
+                ),
+                ("lifetime_earned", models.IntegerField(default=0)),
+                ("lifetime_spent", models.IntegerField(default=0)),
+                ("last_activity_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "shop",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="members",
+                        to="shops.shop",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['shop', 'email'], name='member_shop_email'), models.Index(fields=['shop', '-points_balance', 'id'], name='member_shop_balance')],
-                'constraints': [models.UniqueConstraint(fields=('shop', 'platform_customer_id'), name='member_customer_unique_per_shop'), models.CheckConstraint(condition=models.Q(('points_balance__gte', 0)), name='member_balance_not_negative'), models.CheckConstraint(condition=models.Q(('points_pending__gte', 0)), name='member_pending_not_negative'), models.CheckConstraint(condition=models.Q(('lifetime_spent__gte', 0)), name='member_spent_not_negative'), models.CheckConstraint(condition=models.Q(models.Q(('birthday_month__isnull', True), models.Q(('birthday_month__gte', 1), ('birthday_month__lte', 12)), _connector='OR'), models.Q(('birthday_day__isnull', True), models.Q(('birthday_day__gte', 1), ('birthday_day__lte', 31)), _connector='OR')), name='member_birthday_valid')],
+                "indexes": [
+                    models.Index(fields=["shop", "email"], name="member_shop_email"),
+                    models.Index(
+                        fields=["shop", "-points_balance", "id"], name="member_shop_balance"
+                    ),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("shop", "platform_customer_id"),
+                        name="member_customer_unique_per_shop",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("points_balance__gte", 0)),
+                        name="member_balance_not_negative",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("points_pending__gte", 0)),
+                        name="member_pending_not_negative",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("lifetime_spent__gte", 0)),
+                        name="member_spent_not_negative",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(
+                                ("birthday_month__isnull", True),
+                                models.Q(("birthday_month__gte", 1), ("birthday_month__lte", 12)),
+                                _connector="OR",
+                            ),
+                            models.Q(
+                                ("birthday_day__isnull", True),
+                                models.Q(("birthday_day__gte", 1), ("birthday_day__lte", 31)),
+                                _connector="OR",
+                            ),
+                        ),
+                        name="member_birthday_valid",
+                    ),
+                ],
             },
         ),
     ]

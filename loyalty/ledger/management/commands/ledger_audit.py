@@ -35,6 +35,9 @@ class Command(BaseCommand):
             )
         if mismatches:
             raise CommandError(
-                f"ledger_audit: {len(mismatches)} mismatch(es) in {checked} member(s).", returncode=1
+                f"ledger_audit: {len(mismatches)} mismatch(es) in {checked} member(s).",
+                returncode=1,
             )
-        self.stdout.write(f"ledger_audit: {checked} member(s) checked, all balances match the ledger.")
+        self.stdout.write(
+            f"ledger_audit: {checked} member(s) checked, all balances match the ledger."
+        )

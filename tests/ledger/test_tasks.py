@@ -1,0 +1,73 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from loyalty.ledger import tasks
+from loyalty.ledger.models import EntryKind, LedgerEntry
+from loyalty.ledger.services import ledger_credit
+from tests.factories import MemberFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_release_due_points_releases_only_what_is_due():
+    now = timezone.now()
+    due = MemberFactory()
+    later = MemberFactory()
+    ledger_credit(
+        member=due,
+        points=70,
+        idempotency_key="a",
+        source_type="t",
+        now=now - timedelta(days=15),
+        available_at=now - timedelta(days=1),
+    )
+    ledger_credit(
+        member=later,
+        points=30,
+        idempotency_key="b",
+        source_type="t",
+        now=now,
+        available_at=now + timedelta(days=14),
+    )
+
+    released = tasks.release_due_points.delay()
+
+    assert released.get() == 70
+    due.refresh_from_db()
+    later.refresh_from_db()
+    assert (due.points_balance, due.points_pending) == (70, 0)
+    assert (later.points_balance, later.points_pending) == (0, 30)
+
+
+def test_expire_due_lots_expires_across_members():
+    now = timezone.now()
+    members = [MemberFactory() for _ in range(3)]
+    for i, member in enumerate(members):
+        ledger_credit(
+            member=member,
+            points=10 * (i + 1),
+            idempotency_key="a",
+            source_type="t",
+            now=now - timedelta(days=400),
+            expires_at=now - timedelta(days=35),
+        )
+    keeper = MemberFactory()
+    ledger_credit(
+        member=keeper,
+        points=5,
+        idempotency_key="a",
+        source_type="t",
+        expires_at=now + timedelta(days=1),
+    )
+
+    assert tasks.expire_due_lots.delay().get() == 3
+
+    assert LedgerEntry.objects.filter(kind=EntryKind.EXPIRE).count() == 3
+    for member in members:
+        member.refresh_from_db()
+        assert member.points_balance == 0
+    keeper.refresh_from_db()
+    assert keeper.points_balance == 5
+    assert tasks.expire_due_lots.delay().get() == 0
