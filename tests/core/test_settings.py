@@ -13,7 +13,7 @@ PROD_SECRET = "k" * 20 + "-production-secret-of-more-than-fifty-chars-0123"
 
 def run_manage(*args, **env):
     """manage.py in a fresh interpreter that sees only `env` (no test settings, no .env leaks)."""
-    base = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp")}
+    base = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", str(ROOT))}
     return subprocess.run(  # noqa: S603 - our own manage.py
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
