@@ -71,6 +71,7 @@ def worker_queue():
         print(output[-4000:])  # shown when the test fails
 
 
+@pytest.mark.filterwarnings("ignore::celery.exceptions.AlwaysEagerIgnored")
 def test_release_task_runs_on_a_real_worker(worker_queue):
     now = timezone.now()
     member = MemberFactory()
