@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "loyalty.shops",
     "loyalty.members",
     "loyalty.ledger",
+    "loyalty.privacy",
+    "loyalty.platforms.shopify",
 ]
 
 MIDDLEWARE = [
@@ -155,6 +157,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "loyalty.ledger.tasks.release_due_points",
         "schedule": 60.0,
     },
+    "shopify-sweep-webhook-inbox": {
+        "task": "loyalty.platforms.shopify.tasks.sweep_webhook_inbox",
+        "schedule": 60.0,
+    },
     "ledger-expire-due-lots": {
         "task": "loyalty.ledger.tasks.expire_due_lots",
         "schedule": 15 * 60.0,
@@ -176,6 +182,22 @@ SHOPIFY_SCOPES = env.list(
 )
 SHOPIFY_API_VERSION = env.str("SHOPIFY_API_VERSION", default="2026-10")
 SHOPIFY_API_ORIGIN = env.str("SHOPIFY_API_ORIGIN", default="").rstrip("/")
+SHOPIFY_HTTP_TIMEOUT = env.float("SHOPIFY_HTTP_TIMEOUT", default=10.0)
+# Oldest install/callback `timestamp` accepted, in seconds.
+SHOPIFY_OAUTH_MAX_AGE = env.int("SHOPIFY_OAUTH_MAX_AGE", default=3600)
+SHOPIFY_WEBHOOK_TOPICS = [
+    "orders/paid",
+    "orders/create",
+    "orders/updated",
+    "orders/cancelled",
+    "orders/fulfilled",
+    "refunds/create",
+    "customers/create",
+    "customers/update",
+    "app/uninstalled",
+    "app/scopes_update",
+]
+SHOPIFY_WEBHOOK_MAX_ATTEMPTS = env.int("SHOPIFY_WEBHOOK_MAX_ATTEMPTS", default=8)
 
 LOGGING = {
     "version": 1,

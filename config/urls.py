@@ -2,8 +2,18 @@ from django.contrib import admin
 from django.urls import path
 
 from loyalty.core import views as core_views
+from loyalty.merchant_admin import views as admin_views
+from loyalty.platforms.shopify import embedded
+from loyalty.platforms.shopify import views as shopify_views
+from storefront_widget import views as widget_views
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
+    path("shopify/install", shopify_views.install, name="shopify-install"),
+    path("shopify/callback", shopify_views.callback, name="shopify-callback"),
+    path("shopify/webhooks", shopify_views.webhook, name="shopify-webhooks"),
+    path("shopify/proxy/api/state", widget_views.proxy_state, name="proxy-state"),
+    path("app/", admin_views.home, name="admin-home"),
+    path("app/session-token-bounce", embedded.session_token_bounce, name="session-token-bounce"),
     path("django-admin/", admin.site.urls),
 ]

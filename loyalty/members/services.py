@@ -1,6 +1,13 @@
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from loyalty.members.models import Member
+from loyalty.core.events import CustomerData
+from loyalty.members.models import Member, MemberStatus
 from loyalty.shops.models import Shop
 
 
@@ -25,3 +32,42 @@ def member_get_or_create(
             return member, True
     except IntegrityError:
         return Member.objects.get(shop=shop, platform_customer_id=str(platform_customer_id)), False
+
+
+def member_sync_customer(*, shop: Shop, customer: CustomerData) -> Member | None:
+    """Keep an enrolled member's contact details in step with the store. Enrolment itself is
+    the earning rules' decision; a redacted member is never brought back."""
+    member = Member.objects.filter(
+        shop=shop, platform_customer_id=customer.platform_customer_id
+    ).first()
+    if member is None or member.status == MemberStatus.REDACTED:
+        return None
+    member.email = customer.email.strip()
+    member.first_name = customer.first_name
+    member.last_name = customer.last_name
+    member.save(update_fields=["email", "first_name", "last_name", "updated_at"])
+    return member
+
+
+def redacted_customer_id(*, shop: Shop, platform_customer_id: str) -> str:
+    """A stable stand-in for a redacted customer's id: no way back to the id, but the same
+    customer maps to the same value, so a late event cannot re-create their profile."""
+    digest = hmac.new(
+        settings.SECRET_KEY.encode(), f"{shop.pk}:{platform_customer_id}".encode(), hashlib.sha256
+    ).hexdigest()
+    return f"redacted:{digest[:40]}"
+
+
+def member_redact(*, shop: Shop, platform_customer_id: str) -> Member | None:
+    """Erase a member's personal data; the ledger and counters stay, anonymous."""
+    member = Member.objects.filter(shop=shop, platform_customer_id=platform_customer_id).first()
+    if member is None:
+        return None
+    member.platform_customer_id = redacted_customer_id(
+        shop=shop, platform_customer_id=platform_customer_id
+    )
+    member.email = member.first_name = member.last_name = ""
+    member.birthday_day = member.birthday_month = member.birthday_year = None
+    member.status = MemberStatus.REDACTED
+    member.save()
+    return member

@@ -1,7 +1,23 @@
-from django.db import transaction
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from loyalty.shops.models import Platform, Program, Shop
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """An access token and, for expiring offline tokens, its refresh token."""
+
+    access_token: str
+    scopes: str
+    access_token_expires_at: datetime | None = None
+    refresh_token: str = ""
+    refresh_token_expires_at: datetime | None = None
 
 
 def shop_get_or_create(
@@ -13,16 +29,79 @@ def shop_get_or_create(
     iana_timezone: str = "UTC",
 ) -> tuple[Shop, bool]:
     """Create the shop with its default program, or return the existing one (any state)."""
-    with transaction.atomic():
-        shop, created = Shop.objects.get_or_create(
-            platform=platform,
-            domain=domain.lower(),
-            defaults={
-                "name": name,
-                "currency": currency,
-                "iana_timezone": iana_timezone,
-                "installed_at": timezone.now(),
-            },
-        )
-        Program.objects.get_or_create(shop=shop)
+    domain = domain.lower()
+    try:
+        with transaction.atomic():
+            shop = Shop.objects.create(
+                platform=platform,
+                domain=domain,
+                name=name,
+                currency=currency,
+                iana_timezone=iana_timezone,
+            )
+            created = True
+    except IntegrityError:
+        shop, created = Shop.objects.get(platform=platform, domain=domain), False
+    Program.objects.get_or_create(shop=shop)
     return shop, created
+
+
+def shop_install(
+    *, domain: str, tokens: Tokens, platform: str = Platform.SHOPIFY, now: datetime | None = None
+) -> tuple[Shop, bool]:
+    """Record an install (first or again): store the tokens, mark installed, keep the program
+    and members of an earlier install. Returns the shop and whether this (re)activated it."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        shop, _ = shop_get_or_create(domain=domain, platform=platform)
+        shop = Shop.objects.select_for_update().get(pk=shop.pk)
+        activated = not shop.is_installed
+        _set_tokens(shop, tokens)
+        if activated:
+            shop.installed_at = now
+            shop.uninstalled_at = None
+        shop.save()
+    return shop, activated
+
+
+def shop_store_tokens(*, shop: Shop, tokens: Tokens) -> None:
+    """Replace the shop's token pair in one write (a refresh rotates both)."""
+    _set_tokens(shop, tokens)
+    shop.save(
+        update_fields=[
+            "access_token",
+            "access_token_expires_at",
+            "refresh_token",
+            "refresh_token_expires_at",
+            "scopes",
+            "updated_at",
+        ]
+    )
+
+
+def _set_tokens(shop: Shop, tokens: Tokens) -> None:
+    shop.access_token = tokens.access_token
+    shop.access_token_expires_at = tokens.access_token_expires_at
+    shop.refresh_token = tokens.refresh_token
+    shop.refresh_token_expires_at = tokens.refresh_token_expires_at
+    shop.scopes = tokens.scopes
+
+
+def shop_update_details(*, shop: Shop, name: str, currency: str, iana_timezone: str) -> None:
+    shop.name, shop.currency, shop.iana_timezone = name, currency, iana_timezone
+    shop.save(update_fields=["name", "currency", "iana_timezone", "updated_at"])
+
+
+def shop_uninstall(*, shop: Shop, at: datetime | None) -> bool:
+    """Mark uninstalled and drop the tokens. An uninstall older than the latest install (a late
+    delivery after a reinstall) changes nothing; returns whether it applied."""
+    at = at or timezone.now()
+    with transaction.atomic():
+        shop = Shop.objects.select_for_update().get(pk=shop.pk)
+        if shop.installed_at and at < shop.installed_at:
+            return False
+        if shop.uninstalled_at is None:
+            shop.uninstalled_at = at
+        _set_tokens(shop, Tokens(access_token="", scopes=""))
+        shop.save()
+    return True

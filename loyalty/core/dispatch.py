@@ -1,0 +1,72 @@
+"""Where the domain takes in events from the platforms. Each branch calls domain services;
+every handler is idempotent and does not depend on the order events arrive in."""
+
+from __future__ import annotations
+
+from loyalty.core.events import (
+    AppUninstalled,
+    CustomerDataRequest,
+    CustomerEvent,
+    CustomerRedact,
+    DomainEvent,
+    OrderEvent,
+    RefundEvent,
+    ShopRedact,
+)
+from loyalty.members.services import member_sync_customer
+from loyalty.privacy import services as privacy
+from loyalty.shops.models import Shop
+from loyalty.shops.services import shop_uninstall
+
+
+class PlatformRecords:
+    """What a platform adapter keeps on its side (raw payloads), for the privacy handlers."""
+
+    def scrub_customer(self, shop: Shop, platform_customer_id: str) -> int:
+        return 0
+
+    def delete_shop(self, shop: Shop) -> int:
+        return 0
+
+
+def handle_event(event: DomainEvent, *, shop: Shop, records: PlatformRecords) -> str:
+    """Apply one event; returns a short outcome for the delivery's record."""
+    match event:
+        case OrderEvent() | RefundEvent():
+            # The earning engine takes these (its own issue); until then they are kept,
+            # processed and replayable from the inbox.
+            if isinstance(event, OrderEvent) and event.order.customer:
+                member_sync_customer(shop=shop, customer=event.order.customer)
+            return "recorded"
+        case CustomerEvent():
+            member = member_sync_customer(shop=shop, customer=event.customer)
+            return "member updated" if member else "not a member"
+        case AppUninstalled():
+            applied = shop_uninstall(shop=shop, at=event.occurred_at)
+            return "uninstalled" if applied else "stale: reinstalled since"
+        case CustomerDataRequest():
+            done = privacy.privacy_customer_data_request(
+                shop=shop,
+                platform_customer_id=event.platform_customer_id,
+                source_id=event.source_id,
+                received_at=event.occurred_at,
+            )
+            return "export ready" if done else "already handled"
+        case CustomerRedact():
+            done = privacy.privacy_customer_redact(
+                shop=shop,
+                platform_customer_id=event.platform_customer_id,
+                source_id=event.source_id,
+                received_at=event.occurred_at,
+                scrub_records=records.scrub_customer,
+            )
+            return "customer redacted" if done else "already handled"
+        case ShopRedact():
+            done = privacy.privacy_shop_redact(
+                shop=shop,
+                source_id=event.source_id,
+                received_at=event.occurred_at,
+                delete_records=records.delete_shop,
+            )
+            return "shop deleted" if done else "already handled"
+    raise TypeError(f"No handler for {type(event).__name__}")

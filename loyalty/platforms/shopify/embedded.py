@@ -1,0 +1,122 @@
+"""Authentication of the embedded admin (`/app/`) by Shopify session tokens, and the
+app-proxy signature check for storefront calls. No cookies: every request proves itself."""
+
+from __future__ import annotations
+
+import logging
+from functools import wraps
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.clickjacking import xframe_options_exempt
+
+from loyalty.core.errors import error_response
+from loyalty.platforms.shopify.errors import AdminApiError
+from loyalty.platforms.shopify.install import InstallError, install_with_session_token
+from loyalty.platforms.shopify.sdk import (
+    is_valid_shop_domain,
+    request_input,
+    shop_domain_from,
+    shopify_app,
+)
+from loyalty.shops.models import Platform, Shop
+
+logger = logging.getLogger(__name__)
+
+BOUNCE_PATH = "/app/session-token-bounce"
+
+
+def frame_ancestors(shop_domain: str) -> str:
+    if not is_valid_shop_domain(shop_domain):
+        return "frame-ancestors 'none';"
+    return f"frame-ancestors https://{shop_domain} https://admin.shopify.com;"
+
+
+def sdk_response(res, *, shop_domain: str = "") -> HttpResponse:
+    response = HttpResponse(res.body, status=res.status or 502)
+    for name, value in (res.headers or {}).items():
+        if name.lower() not in ("content-length", "transfer-encoding", "content-encoding"):
+            response[name] = value
+    if response.get("Content-Type", "").startswith("text/html") or res.status == 200:
+        response["Content-Security-Policy"] = frame_ancestors(shop_domain)
+    return response
+
+
+def embedded_admin(view):
+    """Verify the session token (document loads: `id_token`; fetches: `Authorization: Bearer`),
+    install through token exchange when the shop has no usable token, and answer with the
+    frame-ancestors policy Shopify requires (and no X-Frame-Options)."""
+
+    @wraps(view)
+    @xframe_options_exempt
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        verified = shopify_app().verify_app_home_req(
+            request_input(request), app_home_patch_id_token_path=BOUNCE_PATH
+        )
+        if not verified.ok:
+            shop_hint = shop_domain_from(request.GET.get("shop"))
+            return sdk_response(verified.response, shop_domain=shop_hint)
+        shop_domain = shop_domain_from(verified.shop)
+        shop = Shop.objects.filter(platform=Platform.SHOPIFY, domain=shop_domain).first()
+        if shop is None or not shop.is_installed or not shop.access_token:
+            if not verified.id_token or not verified.id_token.exchangeable:
+                return error_response(
+                    code="not_installed", message="Open the app from the Shopify admin.", status=401
+                )
+            try:
+                shop = install_with_session_token(verified=verified)
+            except (InstallError, AdminApiError) as exc:
+                logger.warning("token exchange for %s failed: %s", shop_domain, exc)
+                status = getattr(exc, "status", 0) or 503
+                return error_response(code=exc.code, message=str(exc), status=status)
+        request.shop = shop
+        request.shopify_user_id = verified.user_id
+        response = view(request, *args, **kwargs)
+        for name, value in (verified.response.headers or {}).items():
+            if name.lower() == "link":
+                response[name] = value
+        response["Content-Security-Policy"] = frame_ancestors(shop.domain)
+        return response
+
+    return wrapper
+
+
+@xframe_options_exempt
+def session_token_bounce(request: HttpRequest) -> HttpResponse:
+    """The page App Bridge uses to hand over a fresh session token, then reload."""
+    result = shopify_app().app_home_patch_id_token(request_input(request))
+    return sdk_response(result.response, shop_domain=shop_domain_from(request.GET.get("shop")))
+
+
+def app_proxy(view):
+    """Storefront calls through the app proxy: verify the signature before trusting `shop` or
+    `logged_in_customer_id`; then the shop must be one that has Setia installed."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        verified = shopify_app().verify_app_proxy_req(request_input(request, body=""))
+        if not verified.ok:
+            return error_response(
+                code="invalid_signature",
+                message="The app proxy signature is missing, wrong or stale.",
+                status=401,
+            )
+        shop = Shop.objects.filter(
+            platform=Platform.SHOPIFY,
+            domain=shop_domain_from(verified.shop),
+            installed_at__isnull=False,
+            uninstalled_at__isnull=True,
+        ).first()
+        if shop is None:
+            return error_response(
+                code="unknown_shop", message="This store does not have Setia installed.", status=404
+            )
+        request.shop = shop
+        request.platform_customer_id = verified.logged_in_customer_id or None
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def api_key() -> str:
+    return settings.SHOPIFY_API_KEY

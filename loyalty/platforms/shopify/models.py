@@ -1,0 +1,62 @@
+from django.db import models
+from django.db.models import Q
+
+
+class DeliveryStatus(models.TextChoices):
+    RECEIVED = "received", "Received"  # stored, waiting for a worker
+    RETRYING = "retrying", "Retrying"  # failed transiently; next_attempt_at says when
+    PROCESSED = "processed", "Processed"
+    IGNORED = "ignored", "Ignored"  # unknown topic or shop, uninstalled shop, stale event
+    FAILED = "failed", "Failed"  # gave up; replay with `manage.py webhooks_replay`
+
+
+class WebhookDelivery(models.Model):
+    """The webhook inbox: every verified delivery, stored before it is answered."""
+
+    webhook_id = models.CharField(max_length=255, unique=True)
+    event_id = models.CharField(max_length=255, blank=True)
+    topic = models.CharField(max_length=128)
+    shop_domain = models.CharField(max_length=255)
+    shop = models.ForeignKey(
+        "shops.Shop", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    api_version = models.CharField(max_length=32, blank=True)
+    triggered_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    body = models.TextField()
+    status = models.CharField(
+        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.RECEIVED
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    outcome = models.CharField(max_length=255, blank=True, help_text="What processing did.")
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    # Filled while processing, so a customer redact can find and scrub this customer's bodies.
+    platform_customer_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        verbose_name_plural = "webhook deliveries"
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status__in=["received", "retrying"]),
+                name="webhook_unfinished",
+            ),
+            models.Index(fields=["shop_domain", "-received_at"], name="webhook_shop_recent"),
+            models.Index(fields=["shop", "platform_customer_id"], name="webhook_shop_customer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic} from {self.shop_domain} ({self.status})"
+
+
+class OAuthState(models.Model):
+    """A single-use nonce for the authorization-code grant, bound to the browser by a cookie."""
+
+    nonce = models.CharField(max_length=64, unique=True)
+    shop_domain = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"oauth state for {self.shop_domain}"

@@ -1,0 +1,41 @@
+from datetime import timedelta
+
+from celery import shared_task
+from django.utils import timezone
+
+from loyalty.platforms.shopify import webhooks
+
+
+@shared_task(bind=True, ignore_result=True, acks_late=True, max_retries=None)
+def process_webhook(self, delivery_id: int) -> str:
+    result = webhooks.process_delivery(delivery_id)
+    if result.retry_in is not None and not self.request.is_eager:
+        # The sweeper would find it too; this is just sooner. Both are safe together.
+        raise self.retry(countdown=result.retry_in)
+    return result.status
+
+
+@shared_task(ignore_result=True)
+def sweep_webhook_inbox() -> int:
+    """Re-enqueue deliveries that are due or look lost (the broker is at-most-once here)."""
+    ids = webhooks.deliveries_due(now=timezone.now(), stuck_after=timedelta(minutes=2), limit=1000)
+    for pk in ids:
+        webhooks.enqueue(pk)
+    return len(ids)
+
+
+@shared_task(bind=True, ignore_result=True, max_retries=5)
+def after_install(self, shop_id: int) -> None:
+    from loyalty.platforms.shopify.errors import AdminApiError
+    from loyalty.platforms.shopify.install import after_install as run_after_install
+    from loyalty.shops.models import Shop
+
+    shop = Shop.objects.filter(pk=shop_id, uninstalled_at__isnull=True).first()
+    if shop is None:
+        return
+    try:
+        run_after_install(shop=shop)
+    except AdminApiError as exc:
+        if exc.transient and not self.request.is_eager:
+            raise self.retry(countdown=30 * 2**self.request.retries) from exc
+        raise

@@ -1,0 +1,214 @@
+"""The webhook inbox: intake stores a verified delivery and answers at once; processing turns
+it into a domain event in a Celery task, with bounded retries and a visible record."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from loyalty.core.dispatch import PlatformRecords, handle_event
+from loyalty.platforms.shopify import translate
+from loyalty.platforms.shopify.models import DeliveryStatus, WebhookDelivery
+from loyalty.shops.models import Platform, Shop
+
+logger = logging.getLogger(__name__)
+
+UNFINISHED = (DeliveryStatus.RECEIVED, DeliveryStatus.RETRYING)
+# Privacy and lifecycle topics still apply after an uninstall (shop/redact comes 48 h later).
+AFTER_UNINSTALL_TOPICS = translate.PRIVACY_TOPICS | translate.LIFECYCLE_TOPICS
+
+
+class TransientError(Exception):
+    """Worth retrying later: a dependency was down or busy."""
+
+
+@dataclass(frozen=True)
+class Incoming:
+    webhook_id: str
+    topic: str
+    shop_domain: str
+    body: str
+    event_id: str = ""
+    api_version: str = ""
+    triggered_at: datetime | None = None
+
+
+def delivery_store(*, incoming: Incoming) -> WebhookDelivery | None:
+    """Insert the delivery; None when this webhook id was stored before (a duplicate)."""
+    try:
+        with transaction.atomic():
+            return WebhookDelivery.objects.create(
+                webhook_id=incoming.webhook_id,
+                event_id=incoming.event_id,
+                topic=incoming.topic,
+                shop_domain=incoming.shop_domain,
+                api_version=incoming.api_version,
+                triggered_at=incoming.triggered_at,
+                body=incoming.body,
+            )
+    except IntegrityError:
+        return None
+
+
+def enqueue(delivery_id: int) -> None:
+    """Hand a stored delivery to a worker; if the broker is down the sweeper picks it up."""
+    from loyalty.platforms.shopify.tasks import process_webhook
+
+    try:
+        process_webhook.delay(delivery_id)
+    except Exception:
+        logger.exception("could not enqueue webhook delivery %s; the sweeper will", delivery_id)
+
+
+def parse_triggered_at(value: str | None) -> datetime | None:
+    try:
+        return parse_datetime(value) if value else None
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class ProcessResult:
+    status: str
+    retry_in: float | None = None
+
+
+def retry_delay(attempts: int) -> float:
+    """Exponential backoff with jitter: 30 s, 1 min, 2 min, ... capped at an hour."""
+    base = min(30 * 2 ** max(attempts - 1, 0), 3600)
+    return base + random.uniform(0, base / 10)  # noqa: S311 - jitter, not security
+
+
+class _InboxRecords(PlatformRecords):
+    """The raw payloads the inbox keeps, as the privacy handlers must see them."""
+
+    def __init__(self, current: WebhookDelivery):
+        self.current = current
+
+    def scrub_customer(self, shop: Shop, platform_customer_id: str) -> int:
+        return (
+            WebhookDelivery.objects.filter(shop=shop, platform_customer_id=platform_customer_id)
+            .exclude(pk=self.current.pk)
+            .update(body="{}", platform_customer_id="")
+        )
+
+    def delete_shop(self, shop: Shop) -> int:
+        deleted, _ = (
+            WebhookDelivery.objects.filter(shop_domain=shop.domain)
+            .exclude(pk=self.current.pk)
+            .delete()
+        )
+        return deleted
+
+
+def process_delivery(delivery_id: int, *, now: datetime | None = None) -> ProcessResult:
+    """Process one delivery exactly once. The handler's writes and the delivery's new status
+    commit together; a failing handler leaves no partial effect, only a visible error."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        delivery = (
+            WebhookDelivery.objects.select_for_update(skip_locked=True)
+            .filter(pk=delivery_id, status__in=UNFINISHED)
+            .first()
+        )
+        if delivery is None or (delivery.next_attempt_at and delivery.next_attempt_at > now):
+            return ProcessResult("skipped")  # done already, someone else has it, or not yet due
+        delivery.attempts += 1
+        retry_in = None
+        try:
+            with transaction.atomic():
+                status, outcome = _dispatch(delivery)
+        except (TransientError, DatabaseError) as exc:
+            if delivery.attempts >= settings.SHOPIFY_WEBHOOK_MAX_ATTEMPTS:
+                status, outcome = DeliveryStatus.FAILED, "gave up after retries"
+            else:
+                retry_in = retry_delay(delivery.attempts)
+                status, outcome = DeliveryStatus.RETRYING, "will retry"
+            delivery.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        except Exception as exc:
+            logger.exception("webhook delivery %s failed", delivery.pk)
+            status, outcome = DeliveryStatus.FAILED, "failed"
+            delivery.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        else:
+            delivery.last_error = ""
+        delivery.status = status
+        delivery.outcome = outcome[:255]
+        delivery.next_attempt_at = now + timedelta(seconds=retry_in) if retry_in else None
+        delivery.processed_at = (
+            now if status in (DeliveryStatus.PROCESSED, DeliveryStatus.IGNORED) else None
+        )
+        delivery.save(
+            update_fields=[
+                "attempts",
+                "status",
+                "outcome",
+                "last_error",
+                "next_attempt_at",
+                "processed_at",
+                "shop",
+                "platform_customer_id",
+            ]
+        )
+    return ProcessResult(status, retry_in)
+
+
+def _dispatch(delivery: WebhookDelivery) -> tuple[str, str]:
+    shop = Shop.objects.filter(platform=Platform.SHOPIFY, domain=delivery.shop_domain).first()
+    if shop is None:
+        return DeliveryStatus.IGNORED, "unknown shop"
+    delivery.shop = shop
+    if not shop.is_installed and delivery.topic not in AFTER_UNINSTALL_TOPICS:
+        return DeliveryStatus.IGNORED, "shop not installed"
+    try:
+        payload = json.loads(delivery.body)
+    except json.JSONDecodeError as exc:
+        raise translate.PayloadError(f"the body is not JSON: {exc}") from exc
+    if not isinstance(payload, dict):
+        raise translate.PayloadError("the body is not a JSON object")
+    delivery.platform_customer_id = translate.customer_id_of(delivery.topic, payload)
+    event = translate.to_event(
+        topic=delivery.topic,
+        payload=payload,
+        shop_id=shop.pk,
+        occurred_at=delivery.triggered_at or delivery.received_at,
+        source_id=delivery.webhook_id,
+    )
+    if event is None:
+        return DeliveryStatus.IGNORED, f"no handler for topic {delivery.topic}"
+    outcome = handle_event(event, shop=shop, records=_InboxRecords(delivery))
+    if delivery.topic == "shop/redact":
+        delivery.shop = None  # deleted with everything else
+    return DeliveryStatus.PROCESSED, outcome
+
+
+def deliveries_due(*, now: datetime, stuck_after: timedelta, limit: int) -> list[int]:
+    """Deliveries a worker should have taken by now: retries that are due, and received ones
+    older than `stuck_after` (their task may have been lost by the broker)."""
+    from django.db.models import Q
+
+    return list(
+        WebhookDelivery.objects.filter(
+            Q(status=DeliveryStatus.RETRYING, next_attempt_at__lte=now)
+            | Q(status=DeliveryStatus.RECEIVED, received_at__lte=now - stuck_after)
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def deliveries_replay(*, ids: list[int]) -> int:
+    """Put chosen deliveries back in the queue, whatever their status; returns how many."""
+    count = WebhookDelivery.objects.filter(pk__in=ids).update(
+        status=DeliveryStatus.RECEIVED, next_attempt_at=None, last_error=""
+    )
+    for pk in ids:
+        transaction.on_commit(lambda pk=pk: enqueue(pk))
+    return count

@@ -1,0 +1,156 @@
+"""Privacy requests: export what Setia holds on a customer, erase a customer, erase a shop.
+Each is recorded once per request (`source_id` is unique), so a repeated request is harmless."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from loyalty.ledger.models import LedgerEntry
+from loyalty.members.models import Member
+from loyalty.members.services import member_redact
+from loyalty.privacy.models import PrivacyRequest, PrivacyRequestKind
+from loyalty.shops.models import Shop
+
+
+def _record(
+    *, shop: Shop, kind: str, source_id: str, platform_customer_id: str = "", received_at
+) -> PrivacyRequest | None:
+    """Insert the request's row; None when this request was already handled."""
+    try:
+        with transaction.atomic():
+            return PrivacyRequest.objects.create(
+                shop=shop,
+                shop_domain=shop.domain,
+                kind=kind,
+                platform_customer_id=platform_customer_id,
+                source_id=source_id,
+                received_at=received_at or timezone.now(),
+            )
+    except IntegrityError:
+        return None
+
+
+def customer_export(*, shop: Shop, platform_customer_id: str) -> dict:
+    member = Member.objects.filter(shop=shop, platform_customer_id=platform_customer_id).first()
+    if member is None:
+        return {"customer_id": platform_customer_id, "member": None, "ledger": []}
+    ledger = LedgerEntry.objects.filter(shop=shop, member=member).order_by("created_at", "pk")
+    return {
+        "customer_id": platform_customer_id,
+        "member": {
+            "email": member.email,
+            "first_name": member.first_name,
+            "last_name": member.last_name,
+            "birthday": {
+                "year": member.birthday_year,
+                "month": member.birthday_month,
+                "day": member.birthday_day,
+            },
+            "status": member.status,
+            "enrolled_at": member.enrolled_at.isoformat(),
+            "points": {
+                "balance": member.points_balance,
+                "pending": member.points_pending,
+                "lifetime_earned": member.lifetime_earned,
+                "lifetime_spent": member.lifetime_spent,
+            },
+        },
+        "ledger": [
+            {
+                "created_at": e.created_at.isoformat(),
+                "kind": e.kind,
+                "points": e.points,
+                "state": e.state,
+                "source": f"{e.source_type}:{e.source_id}",
+                "reason": e.reason,
+            }
+            for e in ledger
+        ],
+    }
+
+
+def privacy_customer_data_request(
+    *, shop: Shop, platform_customer_id: str, source_id: str, received_at: datetime | None
+) -> PrivacyRequest | None:
+    with transaction.atomic():
+        request = _record(
+            shop=shop,
+            kind=PrivacyRequestKind.CUSTOMER_DATA_REQUEST,
+            source_id=source_id,
+            platform_customer_id=platform_customer_id,
+            received_at=received_at,
+        )
+        if request is None:
+            return None
+        request.export = customer_export(shop=shop, platform_customer_id=platform_customer_id)
+        request.summary = "Export ready for the merchant."
+        request.completed_at = timezone.now()
+        request.save()
+    return request
+
+
+def privacy_customer_redact(
+    *,
+    shop: Shop,
+    platform_customer_id: str,
+    source_id: str,
+    received_at: datetime | None,
+    scrub_records,
+) -> PrivacyRequest | None:
+    """Erase the customer's personal data. `scrub_records(shop, customer_id)` lets the platform
+    adapter erase its own copies (raw webhook bodies) in the same transaction."""
+    with transaction.atomic():
+        request = _record(
+            shop=shop,
+            kind=PrivacyRequestKind.CUSTOMER_REDACT,
+            source_id=source_id,
+            platform_customer_id=platform_customer_id,
+            received_at=received_at,
+        )
+        if request is None:
+            return None
+        member = member_redact(shop=shop, platform_customer_id=platform_customer_id)
+        scrubbed = scrub_records(shop, platform_customer_id)
+        # Exports made earlier for this customer hold the same personal data.
+        PrivacyRequest.objects.filter(
+            shop=shop,
+            platform_customer_id=platform_customer_id,
+            kind=PrivacyRequestKind.CUSTOMER_DATA_REQUEST,
+        ).update(export=None, summary="Export erased by a later redact request.")
+        request.summary = (
+            f"Member {'redacted' if member else 'not found'}; {scrubbed} stored record(s) scrubbed."
+        )
+        request.completed_at = timezone.now()
+        request.save()
+    return request
+
+
+def privacy_shop_redact(
+    *, shop: Shop, source_id: str, received_at: datetime | None, delete_records
+) -> PrivacyRequest | None:
+    """Delete everything Setia holds for the shop; keep only this audit row (domain, times).
+    `delete_records(shop)` lets the platform adapter delete its own copies first."""
+    with transaction.atomic():
+        request = _record(
+            shop=shop,
+            kind=PrivacyRequestKind.SHOP_REDACT,
+            source_id=source_id,
+            received_at=received_at,
+        )
+        if request is None:
+            return None
+        deleted_records = delete_records(shop)
+        PrivacyRequest.objects.filter(shop=shop).update(export=None)
+        members = Member.objects.filter(shop=shop).count()
+        shop.delete()
+        request.refresh_from_db()
+        request.summary = (
+            f"Shop data deleted: {members} member(s) with their ledgers, "
+            f"{deleted_records} stored record(s)."
+        )
+        request.completed_at = timezone.now()
+        request.save()
+    return request
