@@ -10,6 +10,9 @@ os.environ.setdefault("SHOPIFY_API_KEY", "test-api-key")
 os.environ.setdefault("SHOPIFY_API_SECRET", "test-api-secret")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+# No test may reach the real Shopify: server-to-Shopify calls go to a closed local port unless
+# a test points them at the local stand-in.
+os.environ.setdefault("SHOPIFY_API_ORIGIN", "http://127.0.0.1:9")
 # Tests are production-shaped whatever a developer's shell or .env says.
 os.environ["DEBUG"] = "0"
 

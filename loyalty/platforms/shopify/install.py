@@ -86,6 +86,8 @@ def install_with_session_token(*, verified) -> Shop:
         )
     if not result.ok or not result.access_token:
         status = result.response.status if result.response else 500
+        if result.log.code == "network_error":
+            status = 503
         raise InstallError(result.log.code, f"Token exchange failed: {result.log.detail}", status)
     shop_domain = result.access_token.shop
     if not shop_domain.endswith(".myshopify.com"):

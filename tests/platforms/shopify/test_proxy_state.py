@@ -1,0 +1,145 @@
+from types import SimpleNamespace
+from unittest import mock
+from urllib.parse import urlencode
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+
+from loyalty.ledger.services import ledger_credit
+from loyalty.shops.models import Shop
+from tests.factories import MemberFactory, ShopFactory
+from tests.platforms.shopify.helpers import proxy_query
+
+pytestmark = pytest.mark.django_db
+
+VECTOR_QUERY = (
+    "extra=1&extra=2&shop=shop-name.myshopify.com&logged_in_customer_id=1"
+    "&path_prefix=%2Fapps%2Fawesome_reviews&timestamp=1317327555"
+)
+VECTOR_SIGNATURE = "4c68c8624d737112c91818c11017d24d334b524cb5c2b8ba08daa056f7395ddb"
+
+
+def get_state(client, **kwargs):
+    return client.get("/shopify/proxy/api/state?" + urlencode(proxy_query(**kwargs)))
+
+
+def test_published_app_proxy_vector_is_accepted():
+    ShopFactory(domain="shop-name.myshopify.com")
+    frozen_clock = SimpleNamespace(time=lambda: 1317327555 + 30)
+
+    with (
+        override_settings(SHOPIFY_API_SECRET="hush"),
+        mock.patch("shopify_app.verify.app_proxy.time", frozen_clock),
+    ):
+        from django.test import Client
+
+        response = Client().get(
+            f"/shopify/proxy/api/state?{VECTOR_QUERY}&signature={VECTOR_SIGNATURE}"
+        )
+        tampered = Client().get(
+            f"/shopify/proxy/api/state?{VECTOR_QUERY.replace('customer_id=1', 'customer_id=2')}"
+            f"&signature={VECTOR_SIGNATURE}"
+        )
+
+    assert response.status_code == 200
+    assert response.json()["customer"]["id"] == "1"
+    assert tampered.status_code == 401
+
+
+def test_guest_gets_the_program_and_no_customer(client, shop):
+    response = get_state(client)
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "program": {"name": "Rewards", "points_name": "points"},
+        "customer": None,
+        "rewards": [],
+        "ways_to_earn": [{"name": "Place an order: 1 points per USD spent", "points": 1}],
+    }
+    assert response["Cache-Control"] == "private, no-store"
+
+
+def test_logged_in_member_gets_their_points(client, shop):
+    member = MemberFactory(shop=shop, platform_customer_id="7001")
+    ledger_credit(member=member, points=300, idempotency_key="a", source_type="t")
+    ledger_credit(
+        member=member,
+        points=40,
+        idempotency_key="b",
+        source_type="t",
+        available_at=timezone.now() + timezone.timedelta(days=14),
+    )
+
+    response = get_state(client, customer_id="7001")
+
+    assert response.json()["customer"] == {
+        "id": "7001",
+        "points": {"balance": 300, "pending": 40, "lifetime_earned": 340},
+        "tier": None,
+    }
+
+
+def test_logged_in_customer_not_yet_a_member_sees_zero(client, shop):
+    response = get_state(client, customer_id="8888")
+
+    assert response.json()["customer"]["points"] == {
+        "balance": 0,
+        "pending": 0,
+        "lifetime_earned": 0,
+    }
+
+
+def test_another_shops_member_is_never_shown(client, shop):
+    other = ShopFactory(domain="other.myshopify.com")
+    member = MemberFactory(shop=other, platform_customer_id="7001")
+    ledger_credit(member=member, points=999, idempotency_key="a", source_type="t")
+
+    response = get_state(client, customer_id="7001")
+
+    assert response.json()["customer"]["points"]["balance"] == 0
+
+
+@pytest.mark.parametrize(
+    "forgery",
+    ["no_signature", "wrong_signature", "stale", "future", "tampered_customer", "tampered_shop"],
+)
+def test_forged_or_stale_requests_are_refused(client, shop, forgery):
+    ShopFactory(domain="victim.myshopify.com")
+    query = proxy_query(customer_id="7001")
+    if forgery == "no_signature":
+        query.pop("signature")
+    elif forgery == "wrong_signature":
+        query["signature"] = "0" * 64
+    elif forgery == "stale":
+        query = proxy_query(customer_id="7001", timestamp=int(timezone.now().timestamp()) - 3600)
+    elif forgery == "future":
+        query = proxy_query(customer_id="7001", timestamp=int(timezone.now().timestamp()) + 3600)
+    elif forgery == "tampered_customer":
+        query["logged_in_customer_id"] = "7002"
+    elif forgery == "tampered_shop":
+        query["shop"] = "victim.myshopify.com"
+
+    response = client.get("/shopify/proxy/api/state?" + urlencode(query))
+
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "invalid_signature"
+
+
+def test_signed_request_for_a_shop_without_setia_is_404(client, db):
+    response = get_state(client, shop="stranger.myshopify.com")
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "unknown_shop"
+
+
+def test_uninstalled_shop_is_404(client, shop):
+    Shop.objects.filter(pk=shop.pk).update(uninstalled_at=timezone.now())
+
+    assert get_state(client).status_code == 404
+
+
+def test_state_only_answers_get(client, shop):
+    response = client.post("/shopify/proxy/api/state?" + urlencode(proxy_query()))
+
+    assert response.status_code == 405
