@@ -1,5 +1,14 @@
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
 import pytest
+from django.conf import settings
 from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def pytest_collection_modifyitems(config, items):
@@ -18,3 +27,68 @@ def member(db):
     from tests.factories import MemberFactory
 
     return MemberFactory()
+
+
+@pytest.fixture
+def worker_queue():
+    """A real Celery worker on the real broker, consuming a queue of its own, against the
+    test database. Yields the queue name."""
+    if not settings.TEST_CELERY_BROKER_URL:
+        pytest.skip("needs a Celery broker: set CELERY_BROKER_URL=redis://... (.ci/run does)")
+    queue = f"setia-test-{uuid.uuid4().hex[:8]}"
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DEBUG": "0",
+        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "CELERY_BROKER_URL": settings.TEST_CELERY_BROKER_URL,
+        "SECRET_KEY": settings.SECRET_KEY,
+        "FIELD_ENCRYPTION_KEY": ",".join(settings.FIELD_ENCRYPTION_KEYS),
+    }
+    worker = subprocess.Popen(  # noqa: S603 - our own worker, fixed arguments
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool=solo",
+            "-Q",
+            queue,
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--loglevel=INFO",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        yield queue
+    finally:
+        worker.terminate()
+        try:
+            output, _ = worker.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            output, _ = worker.communicate()
+        print(output[-4000:])  # shown when the test fails
+
+
+@pytest.fixture
+def tasks_to_worker(worker_queue):
+    """Send `.delay()` calls to the real worker instead of running them in-process."""
+    from config.celery_app import app
+
+    saved = (app.conf.task_always_eager, app.conf.task_default_queue)
+    app.conf.task_always_eager = False
+    app.conf.task_default_queue = worker_queue
+    try:
+        yield worker_queue
+    finally:
+        app.conf.task_always_eager, app.conf.task_default_queue = saved
