@@ -1,0 +1,1164 @@
+"""Shopify Admin GraphQL as the stand-in answers it: schema, object shapes and resolvers.
+
+Only the operations Setia uses exist (shop, customer, webhook subscriptions, code discounts,
+tags, metafields); anything else is ``Field 'x' doesn't exist on type 'QueryRoot'``. Shapes,
+``userErrors`` and messages follow Shopify's Admin API; where Shopify's exact wording was not
+known the message says what is wrong in the same style. Access scopes are enforced
+(``ACCESS_DENIED``), and every answer carries ``extensions.cost`` from a per-shop leaky bucket.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import urlsplit
+
+from .graphql import FieldError, Prepared, Resolver, Schema, connection, prepare
+from .state import (
+    AccessToken,
+    Customer,
+    Discount,
+    Metafield,
+    Shop,
+    Store,
+    WebhookSubscription,
+    has_scope,
+    iso,
+)
+
+MUTATION_COST = 10
+MAX_QUERY_COST = 1000  # Shopify refuses a single query above this, whatever the bucket
+MAX_METAFIELDS = 25
+ACCESS_DOCS = "https://shopify.dev/api/usage/access-scopes"
+THROTTLE_DOCS = "https://shopify.dev/api/usage/rate-limits"
+
+# -- schema ----------------------------------------------------------------------------------
+_S = "String"
+_ID = "ID"
+_B = "Boolean"
+_DT = "DateTime"
+
+OBJECTS: dict[str, dict[str, str]] = {
+    "QueryRoot": {
+        "shop": "Shop",
+        "customer": "Customer",
+        "webhookSubscription": "WebhookSubscription",
+        "webhookSubscriptions": "WebhookSubscriptionConnection",
+        "codeDiscountNode": "DiscountCodeNode",
+        "codeDiscountNodeByCode": "DiscountCodeNode",
+    },
+    "Mutation": {
+        "webhookSubscriptionCreate": "WebhookSubscriptionCreatePayload",
+        "webhookSubscriptionDelete": "WebhookSubscriptionDeletePayload",
+        "discountCodeBasicCreate": "DiscountCodeBasicCreatePayload",
+        "discountCodeFreeShippingCreate": "DiscountCodeFreeShippingCreatePayload",
+        "tagsAdd": "TagsAddPayload",
+        "tagsRemove": "TagsRemovePayload",
+        "metafieldsSet": "MetafieldsSetPayload",
+    },
+    "Shop": {
+        "id": _ID,
+        "name": _S,
+        "email": _S,
+        "contactEmail": _S,
+        "currencyCode": "CurrencyCode",
+        "enabledPresentmentCurrencies": "CurrencyCode",
+        "ianaTimezone": _S,
+        "timezoneAbbreviation": _S,
+        "myshopifyDomain": _S,
+        "url": "URL",
+        "primaryDomain": "Domain",
+        "plan": "ShopPlan",
+        "currencyFormats": "CurrencyFormats",
+        "createdAt": _DT,
+        "updatedAt": _DT,
+        "metafield": "Metafield",
+        "metafields": "MetafieldConnection",
+    },
+    "ShopPlan": {"displayName": _S, "partnerDevelopment": _B, "shopifyPlus": _B},
+    "Domain": {"id": _ID, "host": _S, "url": "URL"},
+    "CurrencyFormats": {"moneyFormat": _S, "moneyWithCurrencyFormat": _S},
+    "Customer": {
+        "id": _ID,
+        "legacyResourceId": "UnsignedInt64",
+        "email": _S,
+        "firstName": _S,
+        "lastName": _S,
+        "displayName": _S,
+        "phone": _S,
+        "note": _S,
+        "state": "CustomerState",
+        "verifiedEmail": _B,
+        "tags": _S,
+        "numberOfOrders": "UnsignedInt64",
+        "amountSpent": "MoneyV2",
+        "locale": _S,
+        "createdAt": _DT,
+        "updatedAt": _DT,
+        "defaultEmailAddress": "CustomerEmailAddress",
+        "metafield": "Metafield",
+        "metafields": "MetafieldConnection",
+    },
+    "CustomerEmailAddress": {"emailAddress": _S, "marketingState": _S},
+    "MoneyV2": {"amount": "Decimal", "currencyCode": "CurrencyCode"},
+    "Metafield": {
+        "id": _ID,
+        "legacyResourceId": "UnsignedInt64",
+        "namespace": _S,
+        "key": _S,
+        "value": _S,
+        "type": _S,
+        "jsonValue": "JSON",
+        "ownerType": "MetafieldOwnerType",
+        "compareDigest": _S,
+        "description": _S,
+        "createdAt": _DT,
+        "updatedAt": _DT,
+    },
+    "WebhookSubscription": {
+        "id": _ID,
+        "legacyResourceId": "UnsignedInt64",
+        "topic": "WebhookSubscriptionTopic",
+        "format": "WebhookSubscriptionFormat",
+        "uri": _S,
+        "callbackUrl": "URL",
+        "endpoint": "WebhookSubscriptionEndpoint",
+        "includeFields": _S,
+        "metafieldNamespaces": _S,
+        "filter": _S,
+        "apiVersion": "ApiVersion",
+        "createdAt": _DT,
+        "updatedAt": _DT,
+    },
+    "WebhookHttpEndpoint": {"callbackUrl": "URL"},
+    "WebhookPubSubEndpoint": {"pubSubProject": _S, "pubSubTopic": _S},
+    "WebhookEventBridgeEndpoint": {"arn": _S},
+    "ApiVersion": {"handle": _S, "displayName": _S, "supported": _B},
+    "DiscountCodeNode": {"id": _ID, "codeDiscount": "DiscountCode"},
+    "DiscountRedeemCode": {"id": _ID, "code": _S, "asyncUsageCount": "Int"},
+    "Count": {"count": "Int", "precision": _S},
+    "DiscountCombinesWith": {"orderDiscounts": _B, "productDiscounts": _B, "shippingDiscounts": _B},
+    "DiscountMinimumSubtotal": {"greaterThanOrEqualToSubtotal": "MoneyV2"},
+    "DiscountMinimumQuantity": {"greaterThanOrEqualToQuantity": "UnsignedInt64"},
+    "DiscountCustomerGets": {
+        "value": "DiscountCustomerGetsValue",
+        "items": "DiscountItems",
+        "appliesOnOneTimePurchase": _B,
+        "appliesOnSubscription": _B,
+    },
+    "DiscountPercentage": {"percentage": "Float"},
+    "DiscountAmount": {"amount": "MoneyV2", "appliesOnEachItem": _B},
+    "AllDiscountItems": {"allItems": _B},
+    "DiscountCustomers": {"customers": "Customer"},
+    "DiscountBuyerSelectionAll": {"all": _S},
+    "DiscountCountryAll": {"allCountries": _B},
+    "UserError": {"field": _S, "message": _S},
+    "DiscountUserError": {"field": _S, "message": _S, "code": "DiscountErrorCode", "extraInfo": _S},
+    "MetafieldsSetUserError": {
+        "field": _S,
+        "message": _S,
+        "code": "MetafieldsSetUserErrorCode",
+        "elementIndex": "Int",
+    },
+    "WebhookSubscriptionCreatePayload": {
+        "webhookSubscription": "WebhookSubscription",
+        "userErrors": "UserError",
+    },
+    "WebhookSubscriptionDeletePayload": {
+        "deletedWebhookSubscriptionId": _ID,
+        "userErrors": "UserError",
+    },
+    "DiscountCodeBasicCreatePayload": {
+        "codeDiscountNode": "DiscountCodeNode",
+        "userErrors": "DiscountUserError",
+    },
+    "DiscountCodeFreeShippingCreatePayload": {
+        "codeDiscountNode": "DiscountCodeNode",
+        "userErrors": "DiscountUserError",
+    },
+    "TagsAddPayload": {"node": "Node", "userErrors": "UserError"},
+    "TagsRemovePayload": {"node": "Node", "userErrors": "UserError"},
+    "MetafieldsSetPayload": {"metafields": "Metafield", "userErrors": "MetafieldsSetUserError"},
+    "PageInfo": {
+        "hasNextPage": _B,
+        "hasPreviousPage": _B,
+        "startCursor": _S,
+        "endCursor": _S,
+    },
+}
+
+_DISCOUNT_COMMON = {
+    "title": _S,
+    "status": "DiscountStatus",
+    "summary": _S,
+    "startsAt": _DT,
+    "endsAt": _DT,
+    "createdAt": _DT,
+    "updatedAt": _DT,
+    "usageLimit": "Int",
+    "appliesOncePerCustomer": _B,
+    "asyncUsageCount": "Int",
+    "discountClass": "DiscountClass",
+    "codesCount": "Count",
+    "codes": "DiscountRedeemCodeConnection",
+    "combinesWith": "DiscountCombinesWith",
+    "minimumRequirement": "DiscountMinimumRequirement",
+    "context": "DiscountContext",
+}
+OBJECTS["DiscountCodeBasic"] = {**_DISCOUNT_COMMON, "customerGets": "DiscountCustomerGets"}
+OBJECTS["DiscountCodeFreeShipping"] = {
+    **_DISCOUNT_COMMON,
+    "maximumShippingPrice": "MoneyV2",
+    "destinationSelection": "DiscountShippingDestinationSelection",
+    "appliesOnOneTimePurchase": _B,
+    "appliesOnSubscription": _B,
+}
+for _node in ("WebhookSubscription", "DiscountRedeemCode", "Metafield", "Customer"):
+    OBJECTS[f"{_node}Connection"] = {
+        "nodes": _node,
+        "edges": f"{_node}Edge",
+        "pageInfo": "PageInfo",
+    }
+    OBJECTS[f"{_node}Edge"] = {"node": _node, "cursor": _S}
+
+UNIONS: dict[str, frozenset[str]] = {
+    "DiscountCode": frozenset({"DiscountCodeBasic", "DiscountCodeFreeShipping"}),
+    "DiscountMinimumRequirement": frozenset({"DiscountMinimumSubtotal", "DiscountMinimumQuantity"}),
+    "DiscountCustomerGetsValue": frozenset({"DiscountPercentage", "DiscountAmount"}),
+    "DiscountItems": frozenset({"AllDiscountItems"}),
+    "DiscountContext": frozenset({"DiscountCustomers", "DiscountBuyerSelectionAll"}),
+    "DiscountShippingDestinationSelection": frozenset({"DiscountCountryAll"}),
+    "WebhookSubscriptionEndpoint": frozenset(
+        {"WebhookHttpEndpoint", "WebhookPubSubEndpoint", "WebhookEventBridgeEndpoint"}
+    ),
+}
+INTERFACES: dict[str, tuple[dict[str, str], frozenset[str]]] = {
+    "Node": (
+        {"id": _ID},
+        frozenset(
+            {"Customer", "Shop", "Metafield", "WebhookSubscription", "DiscountCodeNode", "Domain"}
+        ),
+    ),
+    "HasMetafields": (
+        {"metafield": "Metafield", "metafields": "MetafieldConnection"},
+        frozenset({"Customer", "Shop"}),
+    ),
+}
+
+# (type, field) -> (accepted arguments, required arguments); other fields take none
+FIELD_ARGS: dict[tuple[str, str], tuple[frozenset[str], frozenset[str]]] = {
+    ("QueryRoot", "shop"): (frozenset(), frozenset()),
+    ("QueryRoot", "customer"): (frozenset({"id"}), frozenset({"id"})),
+    ("QueryRoot", "webhookSubscription"): (frozenset({"id"}), frozenset({"id"})),
+    ("QueryRoot", "webhookSubscriptions"): (
+        frozenset(
+            {
+                "first",
+                "last",
+                "after",
+                "before",
+                "reverse",
+                "topics",
+                "uri",
+                "callbackUrl",
+                "format",
+                "query",
+                "sortKey",
+            }
+        ),
+        frozenset(),
+    ),
+    ("QueryRoot", "codeDiscountNode"): (frozenset({"id"}), frozenset({"id"})),
+    ("QueryRoot", "codeDiscountNodeByCode"): (frozenset({"code"}), frozenset({"code"})),
+    ("Mutation", "webhookSubscriptionCreate"): (
+        frozenset({"topic", "webhookSubscription"}),
+        frozenset({"topic", "webhookSubscription"}),
+    ),
+    ("Mutation", "webhookSubscriptionDelete"): (frozenset({"id"}), frozenset({"id"})),
+    ("Mutation", "discountCodeBasicCreate"): (
+        frozenset({"basicCodeDiscount"}),
+        frozenset({"basicCodeDiscount"}),
+    ),
+    ("Mutation", "discountCodeFreeShippingCreate"): (
+        frozenset({"freeShippingCodeDiscount"}),
+        frozenset({"freeShippingCodeDiscount"}),
+    ),
+    ("Mutation", "tagsAdd"): (frozenset({"id", "tags"}), frozenset({"id", "tags"})),
+    ("Mutation", "tagsRemove"): (frozenset({"id", "tags"}), frozenset({"id", "tags"})),
+    ("Mutation", "metafieldsSet"): (frozenset({"metafields"}), frozenset({"metafields"})),
+}
+_PAGING = frozenset({"first", "last", "after", "before", "reverse"})
+for _owner in ("Customer", "Shop", "HasMetafields"):
+    FIELD_ARGS[(_owner, "metafield")] = (frozenset({"namespace", "key"}), frozenset({"key"}))
+    FIELD_ARGS[(_owner, "metafields")] = (_PAGING | {"namespace", "keys"}, frozenset())
+for _discount in ("DiscountCodeBasic", "DiscountCodeFreeShipping"):
+    FIELD_ARGS[(_discount, "codes")] = (_PAGING | {"query", "sortKey"}, frozenset())
+
+WEBHOOK_TOPIC_SCOPES: dict[str, str | None] = {
+    "APP_UNINSTALLED": None,
+    "APP_SCOPES_UPDATE": None,
+    "APP_SUBSCRIPTIONS_UPDATE": None,
+    "SHOP_UPDATE": None,
+    "ORDERS_CREATE": "read_orders",
+    "ORDERS_PAID": "read_orders",
+    "ORDERS_UPDATED": "read_orders",
+    "ORDERS_EDITED": "read_orders",
+    "ORDERS_CANCELLED": "read_orders",
+    "ORDERS_FULFILLED": "read_orders",
+    "ORDERS_PARTIALLY_FULFILLED": "read_orders",
+    "ORDERS_DELETE": "read_orders",
+    "REFUNDS_CREATE": "read_orders",
+    "CUSTOMERS_CREATE": "read_customers",
+    "CUSTOMERS_UPDATE": "read_customers",
+    "CUSTOMERS_DELETE": "read_customers",
+    "CUSTOMERS_MERGE": "read_customers",
+    "CUSTOMERS_ENABLE": "read_customers",
+    "CUSTOMERS_DISABLE": "read_customers",
+    "PRODUCTS_CREATE": "read_products",
+    "PRODUCTS_UPDATE": "read_products",
+    "PRODUCTS_DELETE": "read_products",
+}
+
+METAFIELD_TYPES = {
+    "single_line_text_field",
+    "multi_line_text_field",
+    "number_integer",
+    "number_decimal",
+    "boolean",
+    "json",
+    "date",
+    "date_time",
+    "url",
+    "money",
+}
+
+
+def fmt_decimal(value: Any) -> str:
+    """Shopify's ``Decimal`` scalar: a string, at least one fractional digit ("5.0", "12.34")."""
+    number = Decimal(str(value))
+    if number == number.to_integral_value():
+        return f"{number.quantize(Decimal(1))}.0"
+    return format(number.normalize(), "f")
+
+
+def money(amount: Any, currency: str) -> dict[str, Any]:
+    return {"__typename": "MoneyV2", "amount": fmt_decimal(amount), "currencyCode": currency}
+
+
+def user_error(path: Iterable[Any], message: str, typename: str = "UserError", **extra: Any):
+    return {"__typename": typename, "field": [str(p) for p in path], "message": message, **extra}
+
+
+def parse_gid(value: Any, expected: str | None = None) -> tuple[str, int]:
+    """``gid://shopify/Type/123`` -> ("Type", 123); Shopify rejects anything else as an ID."""
+    text = str(value)
+    parts = text.split("/")
+    if len(parts) != 5 or parts[:3] != ["gid:", "", "shopify"] or not parts[4].isdigit():
+        raise FieldError(
+            f"Invalid global id '{text}'",
+            code="argumentLiteralsIncompatible",
+            typeName="CoercionError",
+        )
+    if expected is not None and parts[3] != expected:
+        raise FieldError(
+            f"Invalid global id '{text}'",
+            code="argumentLiteralsIncompatible",
+            typeName="CoercionError",
+        )
+    return parts[3], int(parts[4])
+
+
+# -- execution context -----------------------------------------------------------------------
+@dataclass
+class Context:
+    store: Store
+    shop: Shop
+    token: AccessToken
+    api_version: str
+    root_field: str = ""
+
+    def require(self, scope: str) -> None:
+        if not has_scope(self.token.scopes, scope):
+            raise FieldError(
+                f"Access denied for {self.root_field} field. "
+                f"Required access: `{scope}` access scope.",
+                code="ACCESS_DENIED",
+                documentation=ACCESS_DOCS,
+                requiredAccess=f"`{scope}` access scope.",
+            )
+
+    def namespace(self, namespace: str | None) -> str:
+        """Resolve ``$app`` / ``$app:sub`` to the app-reserved namespace, as Shopify does."""
+        if namespace is None or namespace == "$app":
+            return f"app--{self.store.app_id}"
+        if namespace.startswith("$app:"):
+            return f"app--{self.store.app_id}--{namespace[5:]}"
+        return namespace
+
+
+def throttled_body(throttle_status: dict[str, float], requested: int) -> dict[str, Any]:
+    """The HTTP 200 body Shopify sends when the bucket cannot cover the query."""
+    status = dict(throttle_status)
+    status["currentlyAvailable"] = min(status["currentlyAvailable"], max(0, requested - 1))
+    return {
+        "errors": [
+            {
+                "message": "Throttled",
+                "extensions": {"code": "THROTTLED", "documentation": THROTTLE_DOCS},
+            }
+        ],
+        "extensions": {
+            "cost": {
+                "requestedQueryCost": requested,
+                "actualQueryCost": None,
+                "throttleStatus": status,
+            }
+        },
+    }
+
+
+# -- object builders ---------------------------------------------------------------------------
+def _metafield_obj(m: Metafield) -> dict[str, Any]:
+    json_value: Any = m.value
+    try:
+        if m.type == "json":
+            json_value = json.loads(m.value)
+        elif m.type == "number_integer":
+            json_value = int(m.value)
+        elif m.type == "boolean":
+            json_value = m.value == "true"
+    except ValueError:
+        json_value = m.value
+    owner_type = m.owner_gid.split("/")[3].upper()
+    return {
+        "__typename": "Metafield",
+        "id": m.gid,
+        "legacyResourceId": str(m.id),
+        "namespace": m.namespace,
+        "key": m.key,
+        "value": m.value,
+        "type": m.type,
+        "jsonValue": json_value,
+        "ownerType": owner_type,
+        "compareDigest": m.compare_digest,
+        "description": None,
+        "createdAt": iso(m.created_at),
+        "updatedAt": iso(m.updated_at),
+    }
+
+
+def _metafield_fields(ctx: Context, owner_gid: str) -> dict[str, Any]:
+    def one(namespace: str | None = None, key: str | None = None, **_: Any) -> Any:
+        if key is None:
+            raise FieldError("Field 'metafield' is missing required arguments: key")
+        found = ctx.shop.metafields.get((owner_gid, ctx.namespace(namespace), key))
+        return _metafield_obj(found) if found else None
+
+    def many(namespace: str | None = None, **kwargs: Any) -> dict[str, Any]:
+        wanted = ctx.namespace(namespace) if namespace is not None else None
+        items = [
+            _metafield_obj(m)
+            for (owner, ns, _key), m in ctx.shop.metafields.items()
+            if owner == owner_gid and (wanted is None or ns == wanted)
+        ]
+        return connection(items)(**kwargs)
+
+    return {"metafield": one, "metafields": many}
+
+
+def customer_obj(ctx: Context, c: Customer) -> dict[str, Any]:
+    name = " ".join(p for p in (c.first_name, c.last_name) if p) or c.email or ""
+    return {
+        "__typename": "Customer",
+        "id": c.gid,
+        "legacyResourceId": str(c.id),
+        "email": c.email,
+        "firstName": c.first_name,
+        "lastName": c.last_name,
+        "displayName": name,
+        "phone": c.phone,
+        "note": c.note,
+        "state": c.state,
+        "verifiedEmail": c.verified_email,
+        "tags": sorted(c.tags),
+        "numberOfOrders": str(c.number_of_orders),
+        "amountSpent": money(c.amount_spent, ctx.shop.currency),
+        "locale": c.locale,
+        "createdAt": iso(c.created_at),
+        "updatedAt": iso(c.updated_at),
+        "defaultEmailAddress": (
+            {"emailAddress": c.email, "marketingState": "NOT_SUBSCRIBED"} if c.email else None
+        ),
+        **_metafield_fields(ctx, c.gid),
+    }
+
+
+def shop_obj(ctx: Context) -> dict[str, Any]:
+    shop = ctx.shop
+    try:
+        from zoneinfo import ZoneInfo
+
+        abbreviation = datetime.now(ZoneInfo(shop.iana_timezone)).tzname() or "UTC"
+    except Exception:  # unknown zone or no tz database: still answer
+        abbreviation = "UTC"
+    return {
+        "__typename": "Shop",
+        "id": shop.gid,
+        "name": shop.name,
+        "email": shop.email,
+        "contactEmail": shop.email,
+        "currencyCode": shop.currency,
+        "enabledPresentmentCurrencies": [shop.currency],
+        "ianaTimezone": shop.iana_timezone,
+        "timezoneAbbreviation": abbreviation,
+        "myshopifyDomain": shop.domain,
+        "url": f"https://{shop.domain}",
+        "primaryDomain": {
+            "__typename": "Domain",
+            "id": f"gid://shopify/Domain/{shop.id}",
+            "host": shop.domain,
+            "url": f"https://{shop.domain}",
+        },
+        "plan": {
+            "displayName": shop.plan,
+            "partnerDevelopment": shop.plan.lower() in ("development", "developer preview"),
+            "shopifyPlus": "plus" in shop.plan.lower(),
+        },
+        "currencyFormats": {
+            "moneyFormat": "{{amount}}",
+            "moneyWithCurrencyFormat": f"{{{{amount}}}} {shop.currency}",
+        },
+        "createdAt": iso(shop.created_at),
+        "updatedAt": iso(shop.created_at),
+        **_metafield_fields(ctx, shop.gid),
+    }
+
+
+def webhook_obj(w: WebhookSubscription) -> dict[str, Any]:
+    if w.uri.startswith("pubsub://"):
+        project, _, topic = w.uri[len("pubsub://") :].partition(":")
+        endpoint = {
+            "__typename": "WebhookPubSubEndpoint",
+            "pubSubProject": project,
+            "pubSubTopic": topic,
+        }
+    elif w.uri.startswith("arn:"):
+        endpoint = {"__typename": "WebhookEventBridgeEndpoint", "arn": w.uri}
+    else:
+        endpoint = {"__typename": "WebhookHttpEndpoint", "callbackUrl": w.uri}
+    return {
+        "__typename": "WebhookSubscription",
+        "id": w.gid,
+        "legacyResourceId": str(w.id),
+        "topic": w.topic,
+        "format": w.format,
+        "uri": w.uri,
+        "callbackUrl": endpoint.get("callbackUrl"),
+        "endpoint": endpoint,
+        "includeFields": list(w.include_fields),
+        "metafieldNamespaces": list(w.metafield_namespaces),
+        "filter": w.filter,
+        "apiVersion": {"handle": w.api_version, "displayName": w.api_version, "supported": True},
+        "createdAt": iso(w.created_at),
+        "updatedAt": iso(w.created_at),
+    }
+
+
+def _parse_datetime(value: Any, path: str) -> float:
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        raise FieldError(
+            f"Could not coerce value {json.dumps(value)} to DateTime ({path})",
+            code="argumentLiteralsIncompatible",
+        ) from None
+
+
+def discount_obj(ctx: Context, d: Discount) -> dict[str, Any]:
+    inp = d.input
+    currency = ctx.shop.currency
+    now = ctx.store.now()
+    starts = _parse_datetime(inp["startsAt"], "startsAt")
+    ends = _parse_datetime(inp["endsAt"], "endsAt") if inp.get("endsAt") else None
+    status = "SCHEDULED" if starts > now else "EXPIRED" if ends and ends <= now else "ACTIVE"
+    summary: list[str] = []
+
+    requirement = None
+    minimum = inp.get("minimumRequirement") or {}
+    if (minimum.get("subtotal") or {}).get("greaterThanOrEqualToSubtotal") is not None:
+        amount = minimum["subtotal"]["greaterThanOrEqualToSubtotal"]
+        requirement = {
+            "__typename": "DiscountMinimumSubtotal",
+            "greaterThanOrEqualToSubtotal": money(amount, currency),
+        }
+        summary.append(f"Minimum purchase of {fmt_decimal(amount)} {currency}")
+    elif (minimum.get("quantity") or {}).get("greaterThanOrEqualToQuantity") is not None:
+        qty = str(minimum["quantity"]["greaterThanOrEqualToQuantity"])
+        requirement = {"__typename": "DiscountMinimumQuantity", "greaterThanOrEqualToQuantity": qty}
+        summary.append(f"Minimum quantity of {qty}")
+
+    context_in = inp.get("context") or {}
+    selection_in = inp.get("customerSelection") or {}
+    added = (context_in.get("customers") or {}).get("add") or (
+        selection_in.get("customers") or {}
+    ).get("add")
+    if added:
+        customers = [
+            customer_obj(ctx, ctx.shop.customers[parse_gid(g)[1]])
+            for g in added
+            if parse_gid(g)[1] in ctx.shop.customers
+        ]
+        discount_context: dict[str, Any] = {
+            "__typename": "DiscountCustomers",
+            "customers": customers,
+        }
+        summary.append(f"For {len(customers)} customer" + ("s" if len(customers) != 1 else ""))
+    else:
+        discount_context = {"__typename": "DiscountBuyerSelectionAll", "all": "ALL"}
+    if inp.get("appliesOncePerCustomer"):
+        summary.append("One use per customer")
+
+    combines = inp.get("combinesWith") or {}
+    out: dict[str, Any] = {
+        "title": inp.get("title"),
+        "status": status,
+        "startsAt": iso(starts),
+        "endsAt": iso(ends) if ends else None,
+        "createdAt": iso(d.created_at),
+        "updatedAt": iso(d.created_at),
+        "usageLimit": inp.get("usageLimit"),
+        "appliesOncePerCustomer": bool(inp.get("appliesOncePerCustomer")),
+        "asyncUsageCount": 0,
+        "codesCount": {"count": 1, "precision": "EXACT"},
+        "codes": connection(
+            [
+                {
+                    "__typename": "DiscountRedeemCode",
+                    "id": f"gid://shopify/DiscountRedeemCode/{d.redeem_code_id}",
+                    "code": d.code,
+                    "asyncUsageCount": 0,
+                }
+            ]
+        ),
+        "combinesWith": {
+            "orderDiscounts": bool(combines.get("orderDiscounts")),
+            "productDiscounts": bool(combines.get("productDiscounts")),
+            "shippingDiscounts": bool(combines.get("shippingDiscounts")),
+        },
+        "minimumRequirement": requirement,
+        "context": discount_context,
+    }
+    if d.kind == "basic":
+        gets = inp.get("customerGets") or {}
+        value_in = gets.get("value") or {}
+        if value_in.get("percentage") is not None:
+            value: dict[str, Any] = {
+                "__typename": "DiscountPercentage",
+                "percentage": float(value_in["percentage"]),
+            }
+            headline = f"{float(value_in['percentage']) * 100:g}% off entire order"
+        else:
+            amount_in = value_in.get("discountAmount") or {}
+            value = {
+                "__typename": "DiscountAmount",
+                "amount": money(amount_in.get("amount", 0), currency),
+                "appliesOnEachItem": bool(amount_in.get("appliesOnEachItem")),
+            }
+            headline = f"{fmt_decimal(amount_in.get('amount', 0))} {currency} off entire order"
+        out.update(
+            __typename="DiscountCodeBasic",
+            discountClass="ORDER",
+            customerGets={
+                "value": value,
+                "items": {"__typename": "AllDiscountItems", "allItems": True},
+                "appliesOnOneTimePurchase": True,
+                "appliesOnSubscription": False,
+            },
+        )
+    else:
+        max_price = inp.get("maximumShippingPrice")
+        headline = "Free shipping on all products"
+        out.update(
+            __typename="DiscountCodeFreeShipping",
+            discountClass="SHIPPING",
+            maximumShippingPrice=money(max_price, currency) if max_price is not None else None,
+            destinationSelection={"__typename": "DiscountCountryAll", "allCountries": True},
+            appliesOnOneTimePurchase=True,
+            appliesOnSubscription=False,
+        )
+    out["summary"] = " • ".join([headline, *summary])
+    return {"__typename": "DiscountCodeNode", "id": d.gid, "codeDiscount": out}
+
+
+# -- resolvers: queries ------------------------------------------------------------------------
+def _r_shop(ctx: Context, args: dict[str, Any]) -> Any:
+    return shop_obj(ctx)
+
+
+def _r_customer(ctx: Context, args: dict[str, Any]) -> Any:
+    _, num = parse_gid(args["id"], "Customer")
+    ctx.require("read_customers")
+    customer = ctx.shop.customers.get(num)
+    return customer_obj(ctx, customer) if customer else None
+
+
+def _r_webhook_subscription(ctx: Context, args: dict[str, Any]) -> Any:
+    _, num = parse_gid(args["id"], "WebhookSubscription")
+    found = next((w for w in ctx.shop.webhooks if w.id == num), None)
+    return webhook_obj(found) if found else None
+
+
+def _r_webhook_subscriptions(ctx: Context, args: dict[str, Any]) -> Any:
+    topics = {str(t) for t in args.get("topics") or []}
+    uri = args.get("uri") or args.get("callbackUrl")
+    items = [
+        webhook_obj(w)
+        for w in ctx.shop.webhooks
+        if (not topics or w.topic in topics) and (not uri or w.uri == uri)
+    ]
+    if args.get("reverse"):
+        items.reverse()
+    return connection(items)(first=args.get("first"), last=args.get("last"))
+
+
+def _r_code_discount_node(ctx: Context, args: dict[str, Any]) -> Any:
+    _, num = parse_gid(args["id"], "DiscountCodeNode")
+    ctx.require("read_discounts")
+    found = next((d for d in ctx.shop.discounts if d.id == num), None)
+    return discount_obj(ctx, found) if found else None
+
+
+def _r_code_discount_node_by_code(ctx: Context, args: dict[str, Any]) -> Any:
+    ctx.require("read_discounts")
+    found = ctx.shop.discount_by_code(str(args["code"]))
+    return discount_obj(ctx, found) if found else None
+
+
+# -- resolvers: mutations -------------------------------------------------------------------------
+def _webhook_address_error(uri: str) -> str | None:
+    if uri.startswith(("pubsub://", "arn:aws:events:")):
+        return None
+    parts = urlsplit(uri)
+    if not parts.hostname:
+        return "Address is invalid"
+    if parts.scheme == "https":
+        return None
+    local = parts.hostname in ("localhost", "127.0.0.1", "::1") or parts.hostname.endswith(
+        ".localhost"
+    )
+    if parts.scheme == "http" and local:
+        return None  # stand-in concession: Shopify itself would refuse a local address
+    if parts.scheme == "http":
+        return "Address protocol http:// is not supported"
+    return "Address is invalid"
+
+
+def _r_webhook_subscription_create(ctx: Context, args: dict[str, Any]) -> Any:
+    topic = str(args["topic"])
+    if topic not in WEBHOOK_TOPIC_SCOPES:
+        raise FieldError(
+            f"Argument 'topic' on Field 'webhookSubscriptionCreate' has an invalid value "
+            f"({topic}). Expected type 'WebhookSubscriptionTopic!'.",
+            code="argumentLiteralsIncompatible",
+            typeName="Field",
+            argumentName="topic",
+        )
+    inp = args["webhookSubscription"] or {}
+    key = "uri" if "uri" in inp else "callbackUrl"
+    uri = str(inp.get(key) or "").strip()
+    fmt = str(inp.get("format") or "JSON")
+    errors = []
+    needed = WEBHOOK_TOPIC_SCOPES[topic]
+    if needed and not has_scope(ctx.token.scopes, needed):
+        errors.append(
+            user_error(
+                ["webhookSubscription"],
+                f"Access denied for topic {topic}. Required access: `{needed}` access scope.",
+            )
+        )
+    address_problem = "Address can't be blank" if not uri else _webhook_address_error(uri)
+    if address_problem:
+        errors.append(user_error(["webhookSubscription", key], address_problem))
+    elif any(w.topic == topic and w.uri == uri for w in ctx.shop.webhooks):
+        errors.append(
+            user_error(
+                ["webhookSubscription", key], "Address for this topic has already been taken"
+            )
+        )
+    if fmt not in ("JSON", "XML"):
+        errors.append(user_error(["webhookSubscription", "format"], "Format is invalid"))
+    if errors:
+        return {"webhookSubscription": None, "userErrors": errors}
+    sub = WebhookSubscription(
+        id=ctx.store.next_id(),
+        topic=topic,
+        uri=uri,
+        format=fmt,
+        api_version=ctx.api_version,
+        created_at=ctx.store.now(),
+        include_fields=[str(f) for f in inp.get("includeFields") or []],
+        metafield_namespaces=[str(n) for n in inp.get("metafieldNamespaces") or []],
+        filter=inp.get("filter"),
+    )
+    ctx.shop.webhooks.append(sub)
+    return {"webhookSubscription": webhook_obj(sub), "userErrors": []}
+
+
+def _r_webhook_subscription_delete(ctx: Context, args: dict[str, Any]) -> Any:
+    _, num = parse_gid(args["id"], "WebhookSubscription")
+    found = next((w for w in ctx.shop.webhooks if w.id == num), None)
+    if found is None:
+        return {
+            "deletedWebhookSubscriptionId": None,
+            "userErrors": [user_error(["id"], "Webhook subscription does not exist")],
+        }
+    ctx.shop.webhooks.remove(found)
+    return {"deletedWebhookSubscriptionId": found.gid, "userErrors": []}
+
+
+def _decimal(value: Any) -> Decimal | None:
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def _discount_errors(ctx: Context, inp: dict[str, Any], arg: str, kind: str) -> list[dict]:
+    def err(path: list[str], message: str, code: str) -> dict[str, Any]:
+        return user_error([arg, *path], message, "DiscountUserError", code=code, extraInfo=None)
+
+    errors = []
+    code = str(inp.get("code") or "").strip()
+    if not code:
+        errors.append(err(["code"], "Code can't be blank", "BLANK"))
+    elif len(code) > 255:
+        errors.append(err(["code"], "Code is too long (maximum is 255 characters)", "TOO_LONG"))
+    elif ctx.shop.discount_by_code(code) is not None:
+        errors.append(err(["code"], "Code must be unique. Please try a different code.", "TAKEN"))
+    if not str(inp.get("title") or "").strip():
+        errors.append(err(["title"], "Title can't be blank", "BLANK"))
+    if inp.get("startsAt") is None:
+        errors.append(err(["startsAt"], "Starts at can't be blank", "BLANK"))
+    elif inp.get("endsAt") is not None and _parse_datetime(
+        inp["endsAt"], "endsAt"
+    ) <= _parse_datetime(inp["startsAt"], "startsAt"):
+        errors.append(err(["endsAt"], "Ends at needs to be after starts_at", "INVALID"))
+    limit = inp.get("usageLimit")
+    if limit is not None and int(limit) < 1:
+        errors.append(err(["usageLimit"], "Usage limit must be greater than 0", "GREATER_THAN"))
+    if inp.get("context") is not None and inp.get("customerSelection") is not None:
+        errors.append(
+            err([], "Only one of context or customerSelection can be provided.", "INVALID")
+        )
+    for source in ("context", "customerSelection"):
+        for gid in ((inp.get(source) or {}).get("customers") or {}).get("add") or []:
+            kind_name, num = parse_gid(gid)
+            if kind_name != "Customer" or num not in ctx.shop.customers:
+                errors.append(
+                    err([source, "customers", "add"], f"Customer {gid} does not exist", "INVALID")
+                )
+    minimum = inp.get("minimumRequirement") or {}
+    subtotal = (minimum.get("subtotal") or {}).get("greaterThanOrEqualToSubtotal")
+    if subtotal is not None and (_decimal(subtotal) is None or _decimal(subtotal) < 0):
+        errors.append(
+            err(
+                ["minimumRequirement", "subtotal", "greaterThanOrEqualToSubtotal"],
+                "Minimum subtotal must be greater than or equal to 0",
+                "GREATER_THAN_OR_EQUAL_TO",
+            )
+        )
+    if kind == "basic":
+        gets = inp.get("customerGets")
+        value = (gets or {}).get("value") or {}
+        chosen = [k for k in ("percentage", "discountAmount", "discountOnQuantity") if value.get(k)]
+        if not gets:
+            errors.append(err(["customerGets"], "Customer gets can't be blank", "BLANK"))
+        elif len(chosen) != 1:
+            errors.append(
+                err(["customerGets", "value"], "Exactly one value type must be given", "INVALID")
+            )
+        elif chosen[0] == "percentage":
+            pct = _decimal(value["percentage"])
+            if pct is None or not 0 < pct <= 1:
+                errors.append(
+                    err(
+                        ["customerGets", "value", "percentage"],
+                        "Value must be between 0.0 and 1.0",
+                        "VALUE_OUTSIDE_RANGE",
+                    )
+                )
+        elif chosen[0] == "discountAmount":
+            amount = _decimal((value["discountAmount"] or {}).get("amount"))
+            if amount is None or amount <= 0:
+                errors.append(
+                    err(
+                        ["customerGets", "value", "discountAmount", "amount"],
+                        "Value must be greater than 0",
+                        "GREATER_THAN",
+                    )
+                )
+        if gets and not (gets.get("items") or {}):
+            errors.append(err(["customerGets", "items"], "Items can't be blank", "BLANK"))
+    return errors
+
+
+def _create_discount(ctx: Context, args: dict[str, Any], arg: str, kind: str) -> dict[str, Any]:
+    ctx.require("write_discounts")
+    inp = args[arg] or {}
+    errors = _discount_errors(ctx, inp, arg, kind)
+    if errors:
+        return {"codeDiscountNode": None, "userErrors": errors}
+    discount = Discount(
+        id=ctx.store.next_id(),
+        kind="basic" if kind == "basic" else "free_shipping",
+        code=str(inp["code"]).strip(),
+        title=str(inp["title"]).strip(),
+        input=copy.deepcopy(inp),
+        created_at=ctx.store.now(),
+        redeem_code_id=ctx.store.next_id(),
+    )
+    ctx.shop.discounts.append(discount)
+    return {"codeDiscountNode": discount_obj(ctx, discount), "userErrors": []}
+
+
+def _r_discount_basic(ctx: Context, args: dict[str, Any]) -> Any:
+    return _create_discount(ctx, args, "basicCodeDiscount", "basic")
+
+
+def _r_discount_free_shipping(ctx: Context, args: dict[str, Any]) -> Any:
+    return _create_discount(ctx, args, "freeShippingCodeDiscount", "free_shipping")
+
+
+def _tag_list(raw: Any) -> list[str]:
+    """Shopify accepts a list or a single comma-separated string; it splits on commas."""
+    items = [raw] if isinstance(raw, str) else list(raw or [])
+    tags: list[str] = []
+    for item in items:
+        for part in str(item).split(","):
+            part = part.strip()
+            if part and part not in tags:
+                tags.append(part)
+    return tags
+
+
+def _tags_mutation(ctx: Context, args: dict[str, Any], add: bool) -> Any:
+    type_name, num = parse_gid(args["id"])
+    tags = _tag_list(args["tags"])
+    customer = ctx.shop.customers.get(num) if type_name == "Customer" else None
+    if type_name == "Customer":
+        ctx.require("write_customers")
+    if customer is None:
+        return {"node": None, "userErrors": [user_error(["id"], f"{type_name} does not exist")]}
+    too_long = [t for t in tags if len(t) > 255]
+    if too_long:
+        return {
+            "node": None,
+            "userErrors": [user_error(["tags"], "Tags are too long (maximum is 255 characters)")],
+        }
+    if add:
+        customer.tags.extend(t for t in tags if t not in customer.tags)
+    else:
+        lowered = {t.lower() for t in tags}
+        customer.tags[:] = [t for t in customer.tags if t.lower() not in lowered]
+    customer.updated_at = ctx.store.now()
+    return {"node": customer_obj(ctx, customer), "userErrors": []}
+
+
+def _r_tags_add(ctx: Context, args: dict[str, Any]) -> Any:
+    return _tags_mutation(ctx, args, add=True)
+
+
+def _r_tags_remove(ctx: Context, args: dict[str, Any]) -> Any:
+    return _tags_mutation(ctx, args, add=False)
+
+
+def _metafield_value_problem(type_: str, value: str) -> str | None:
+    if type_ == "number_integer":
+        try:
+            int(value)
+        except ValueError:
+            return "Value must be an integer."
+    elif type_ == "number_decimal":
+        if _decimal(value) is None:
+            return "Value must be a decimal."
+    elif type_ == "boolean":
+        if value not in ("true", "false"):
+            return "Value must be true or false."
+    elif type_ == "json":
+        try:
+            json.loads(value)
+        except ValueError:
+            return "Value is invalid JSON."
+    elif type_ == "single_line_text_field" and "\n" in value:
+        return "Value must be a single line text string."
+    return None
+
+
+def _r_metafields_set(ctx: Context, args: dict[str, Any]) -> Any:
+    inputs = list(args["metafields"] or [])
+
+    def err(path: list[Any], message: str, code: str, index: int | None) -> dict[str, Any]:
+        return user_error(
+            ["metafields", *path], message, "MetafieldsSetUserError", code=code, elementIndex=index
+        )
+
+    if len(inputs) > MAX_METAFIELDS:
+        return {
+            "metafields": [],
+            "userErrors": [
+                err(
+                    [],
+                    f"Exceeded the maximum metafields input limit of {MAX_METAFIELDS}.",
+                    "LESS_THAN_OR_EQUAL_TO",
+                    None,
+                )
+            ],
+        }
+    errors: list[dict[str, Any]] = []
+    planned: list[tuple[tuple[str, str, str], dict[str, Any], Metafield | None]] = []
+    for i, item in enumerate(inputs):
+        item = item or {}
+        owner_gid = str(item.get("ownerId") or "")
+        type_name, num = parse_gid(owner_gid)
+        if type_name == "Customer":
+            ctx.require("write_customers")
+            owner_ok = num in ctx.shop.customers
+        else:
+            owner_ok = type_name == "Shop" and num == ctx.shop.id
+        if not owner_ok:
+            errors.append(err([i, "ownerId"], "Owner does not exist.", "INVALID", i))
+            continue
+        key = str(item.get("key") or "")
+        namespace = ctx.namespace(item.get("namespace"))
+        if not 2 <= len(key) <= 64:
+            errors.append(err([i, "key"], "Key must be between 2 and 64 characters.", "INVALID", i))
+            continue
+        slot = (owner_gid, namespace, key)
+        existing = ctx.shop.metafields.get(slot)
+        type_ = item.get("type") or (existing.type if existing else None)
+        value = item.get("value")
+        if type_ is None:
+            errors.append(err([i, "type"], "Type can't be blank.", "BLANK", i))
+        elif type_ not in METAFIELD_TYPES:
+            errors.append(err([i, "type"], f"Type '{type_}' is not supported.", "INVALID_TYPE", i))
+        elif existing is not None and type_ != existing.type:
+            errors.append(
+                err([i, "type"], "Type does not match the existing metafield.", "INVALID_TYPE", i)
+            )
+        if not isinstance(value, str):
+            errors.append(err([i, "value"], "Value can't be blank.", "BLANK", i))
+        elif type_ in METAFIELD_TYPES:
+            problem = _metafield_value_problem(type_, value)
+            if problem:
+                errors.append(err([i, "value"], problem, "INVALID_VALUE", i))
+        if "compareDigest" in item:
+            wanted = item["compareDigest"]
+            current = existing.compare_digest if existing else None
+            if wanted != current:
+                errors.append(
+                    err(
+                        [i],
+                        "The resource has been updated since it was loaded. Try again with an "
+                        "updated `compareDigest` value.",
+                        "STALE_OBJECT",
+                        i,
+                    )
+                )
+        planned.append((slot, {"type": type_, "value": value}, existing))
+    if errors:  # atomic: nothing is written when any input fails
+        return {"metafields": [], "userErrors": errors}
+    now = ctx.store.now()
+    written = []
+    for slot, values, existing in planned:
+        if existing is None:
+            existing = Metafield(
+                id=ctx.store.next_id(),
+                owner_gid=slot[0],
+                namespace=slot[1],
+                key=slot[2],
+                value=values["value"],
+                type=values["type"],
+                created_at=now,
+                updated_at=now,
+            )
+            ctx.shop.metafields[slot] = existing
+        else:
+            existing.value = values["value"]
+            existing.updated_at = now
+            existing.version += 1
+        written.append(_metafield_obj(existing))
+    return {"metafields": written, "userErrors": []}
+
+
+RESOLVERS: dict[tuple[str, str], Resolver] = {
+    ("QueryRoot", "shop"): _r_shop,
+    ("QueryRoot", "customer"): _r_customer,
+    ("QueryRoot", "webhookSubscription"): _r_webhook_subscription,
+    ("QueryRoot", "webhookSubscriptions"): _r_webhook_subscriptions,
+    ("QueryRoot", "codeDiscountNode"): _r_code_discount_node,
+    ("QueryRoot", "codeDiscountNodeByCode"): _r_code_discount_node_by_code,
+    ("Mutation", "webhookSubscriptionCreate"): _r_webhook_subscription_create,
+    ("Mutation", "webhookSubscriptionDelete"): _r_webhook_subscription_delete,
+    ("Mutation", "discountCodeBasicCreate"): _r_discount_basic,
+    ("Mutation", "discountCodeFreeShippingCreate"): _r_discount_free_shipping,
+    ("Mutation", "tagsAdd"): _r_tags_add,
+    ("Mutation", "tagsRemove"): _r_tags_remove,
+    ("Mutation", "metafieldsSet"): _r_metafields_set,
+}
+
+
+SCHEMA = Schema(
+    objects=OBJECTS,
+    unions=UNIONS,
+    interfaces=INTERFACES,
+    field_args=FIELD_ARGS,
+    resolvers=RESOLVERS,
+    mutation_cost=MUTATION_COST,
+)
+
+
+@dataclass
+class Result:
+    body: dict[str, Any]
+    operations: list[str] = field(default_factory=list)
+    throttled: bool = False
+
+
+def execute(
+    ctx: Context, query: str, variables: Any = None, operation_name: str | None = None
+) -> Result:
+    """Validate, charge the shop's bucket, resolve: the JSON body Shopify would send (HTTP 200)."""
+    prepared = prepare(SCHEMA, query, variables, operation_name)
+    if not isinstance(prepared, Prepared):
+        return Result({"errors": prepared})
+    names = prepared.root_names
+    if prepared.cost > MAX_QUERY_COST:
+        message = (
+            f"Query cost is {prepared.cost}, which exceeds the single query max cost limit "
+            f"({MAX_QUERY_COST})."
+        )
+        extensions = {"code": "MAX_COST_EXCEEDED", "cost": prepared.cost, "maxCost": MAX_QUERY_COST}
+        return Result({"errors": [{"message": message, "extensions": extensions}]}, names)
+    if not ctx.store.spend(ctx.shop, prepared.cost):
+        status = ctx.store.throttle_status(ctx.shop)
+        return Result(throttled_body(status, prepared.cost), names, throttled=True)
+    with ctx.store.lock:  # one GraphQL request changes the shop atomically
+        data, errors = prepared.execute(ctx)
+        status = ctx.store.throttle_status(ctx.shop)
+    body: dict[str, Any] = {}
+    if errors:
+        body["errors"] = errors
+    body["data"] = data
+    body["extensions"] = {
+        "cost": {
+            "requestedQueryCost": prepared.cost,
+            "actualQueryCost": prepared.cost,
+            "throttleStatus": status,
+        }
+    }
+    return Result(body, names)
