@@ -69,7 +69,7 @@ def admin_graphql(
             else:
                 raise AdminApiError("graphql_errors", _messages(body), status=status)
         elif status == 429:
-            wait = _retry_after(result.response.headers)
+            wait = _retry_after(_upstream_headers(result))
             last_error = AdminApiError(
                 "rate_limited", "Shopify answered 429", transient=True, status=429
             )
@@ -92,6 +92,14 @@ def admin_graphql(
         logger.info("admin api %s for %s; retrying in %.2fs", last_error.code, shop.domain, wait)
         sleep(wait)
     raise last_error
+
+
+def _upstream_headers(result) -> dict:
+    """Shopify's own response headers: the SDK's summary `response` may not carry them."""
+    logs = result.http_logs or []
+    return (
+        (logs[-1].res.headers if logs and logs[-1].res else None) or result.response.headers or {}
+    )
 
 
 def _json(text: str) -> dict:
