@@ -18,7 +18,9 @@ def test_subscribes_every_topic_the_code_registers_and_the_compliance_topics():
     compliance = {t for s in subscriptions for t in s.get("compliance_topics", [])}
     assert topics == set(settings.SHOPIFY_WEBHOOK_TOPICS)
     assert compliance == {"customers/data_request", "customers/redact", "shop/redact"}
-    assert {s["uri"].rsplit("/", 2)[-2:] == ["shopify", "webhooks"] for s in subscriptions} == {True}
+    assert {s["uri"].rsplit("/", 2)[-2:] == ["shopify", "webhooks"] for s in subscriptions} == {
+        True
+    }
     assert TOML["webhooks"]["api_version"] == settings.SHOPIFY_API_VERSION
 
 
