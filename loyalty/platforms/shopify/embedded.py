@@ -29,7 +29,11 @@ BOUNCE_PATH = "/app/session-token-bounce"
 def frame_ancestors(shop_domain: str) -> str:
     if not is_valid_shop_domain(shop_domain):
         return "frame-ancestors 'none';"
-    return f"frame-ancestors https://{shop_domain} https://admin.shopify.com;"
+    # In development the stand-in's admin page frames the app too.
+    local_admin = (
+        f" {settings.SHOPIFY_API_ORIGIN}" if settings.DEBUG and settings.SHOPIFY_API_ORIGIN else ""
+    )
+    return f"frame-ancestors https://{shop_domain} https://admin.shopify.com{local_admin};"
 
 
 def sdk_response(res, *, shop_domain: str = "") -> HttpResponse:

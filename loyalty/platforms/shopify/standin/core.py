@@ -61,6 +61,8 @@ class StandIn:
             max_recorded_requests=max_recorded_requests,
         )
         self.app = AppConfig(api_key, api_secret, tuple(redirect_urls) if redirect_urls else None)
+        # Where the app under test serves; enables the demo pages (see demo.py).
+        self.app_url: str | None = None
         self._stop_event = threading.Event()
         self._dispatcher = Dispatcher(self.store, self.app, self._stop_event, standin=self)
         self._server = HTTPServerThread(self._dispatcher, port)

@@ -17,7 +17,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
-from . import admin_api, oauth
+from . import admin_api, demo, oauth
 from .graphql import Prepared, prepare
 from .state import Fault, RecordedRequest, Store
 from .wire import Request, Response
@@ -49,6 +49,7 @@ class Dispatcher:
         self.app = app
         self.stop_event = stop_event
         self.control = ControlAPI(standin) if standin is not None else None
+        self.standin = standin
 
     @staticmethod
     def target(req: Request) -> str:
@@ -65,6 +66,8 @@ class Dispatcher:
             if self.control is None:
                 return Response.json(404, {"error": "control API disabled"})
             return self.control.handle(req)
+        if self.standin is not None and demo.handles(req):
+            return demo.handle(self.standin, req)
         target = self.target(req)
         fault = self.store.faults.take(target) if target in ("graphql", "token") else None
         response: Response | None = None
