@@ -9,8 +9,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from loyalty.platforms.shopify.standin import StandIn
-from loyalty.platforms.shopify.standin import payloads
+from loyalty.platforms.shopify.standin import StandIn, payloads
 
 DEMO_SHOP = "setia-demo.myshopify.com"
 DEMO_CUSTOMER = 7_204_561_001
@@ -61,12 +60,13 @@ class Command(BaseCommand):
         customer = payloads.customer_payload(customer_id=DEMO_CUSTOMER, email="aisyah@example.com")
         standin.send_webhook(app_url, "customers/create", shop, customer)
         origin = standin.origin
+        state = f"{origin}/apps/setia/api/state?shop={shop}"
         self.stdout.write(
             "\n"
             f"  Demo shop {shop} installed through the stand-in's OAuth flow.\n"
             f"    merchant admin:    {origin}/admin/apps/{settings.SHOPIFY_API_KEY}?shop={shop}\n"
-            f"    storefront state:  {origin}/apps/setia/api/state?shop={shop}&customer={DEMO_CUSTOMER}\n"
-            f"    (as a guest):      {origin}/apps/setia/api/state?shop={shop}\n"
+            f"    storefront state:  {state}&customer={DEMO_CUSTOMER}\n"
+            f"    (as a guest):      {state}\n"
             f"    Shopify stand-in:  {origin}  (control API under /_standin/)\n"
             f"    Django admin:      {app_url}/django-admin/\n"
         )
