@@ -20,14 +20,16 @@ install: $(STAMP)
 .env:
 	cp .env.example .env
 
+# Serves the app with the local Shopify stand-in on port $(STANDIN_PORT) and installs a demo
+# shop through the stand-in's OAuth flow; the URLs to open are printed once it is up.
+STANDIN_PORT ?= 8765
+
 run: install .env
 	$(BIN)/python manage.py migrate --noinput
 	@echo ""
-	@echo "  Setia is starting on http://$(HOST):$(PORT)"
-	@echo "    health check:   http://$(HOST):$(PORT)/healthz"
-	@echo "    Django admin:   http://$(HOST):$(PORT)/django-admin/  (python manage.py createsuperuser)"
+	@echo "  Setia is starting on http://$(HOST):$(PORT) (health: http://$(HOST):$(PORT)/healthz)"
 	@echo ""
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	$(BIN)/python manage.py devserver --addrport $(HOST):$(PORT) --standin-port $(STANDIN_PORT)
 
 test: install
 	$(BIN)/python -m pytest
@@ -39,6 +41,17 @@ lint: install
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Webhook intake against a bare view on gunicorn, PostgreSQL and Redis (tests/benchmarks/).
+# Installs wrk when missing and apt-get can (as root); otherwise a Python generator stands in.
+bench: install
+	@command -v wrk >/dev/null 2>&1 || { \
+		echo "bench: installing wrk"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null 2>&1 || \
+		{ apt-get update -qq >/dev/null 2>&1 && \
+		  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null 2>&1; } || \
+		echo "bench: could not install wrk; the Python load generator stands in"; }
+	$(BIN)/python tests/benchmarks/webhook_intake.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis staticfiles

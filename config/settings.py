@@ -141,7 +141,7 @@ REST_FRAMEWORK = {
 }
 
 # Celery: without a broker, tasks run in-process (eagerly) so `make run` needs no Redis.
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or None
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = None
@@ -216,3 +216,6 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+
+# `make bench` only (tests/benchmarks/): adds a bare view to compare webhook intake against.
+BENCH_VIEWS = env.bool("SETIA_BENCH_VIEWS", default=False)

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import path
 
@@ -17,3 +18,9 @@ urlpatterns = [
     path("app/session-token-bounce", embedded.session_token_bounce, name="session-token-bounce"),
     path("django-admin/", admin.site.urls),
 ]
+
+if settings.BENCH_VIEWS:
+    # `make bench` only (SETIA_BENCH_VIEWS=1); production never imports the benchmark package.
+    from tests.benchmarks.views import bare
+
+    urlpatterns.append(path("__bench/bare", bare, name="bench-bare"))
