@@ -400,13 +400,19 @@ def broker() -> redis.Redis:
     return redis.Redis.from_url(REDIS_URL, socket_timeout=5, socket_connect_timeout=5)
 
 
-def queued_messages(client: redis.Redis) -> int:
-    """Messages waiting in Celery's queues (kombu keeps one Redis list per queue/priority)."""
-    total = 0
+def queued_messages(client: redis.Redis) -> tuple[int, int]:
+    """Messages waiting in Celery's queues (kombu keeps one Redis list per queue/priority), and
+    the delivery ids they carry: intake publishes ids in batches, one message per batch."""
+    messages = ids = 0
     for key in client.scan_iter(match="celery*", count=100):
-        if client.type(key) == b"list":
-            total += client.llen(key)
-    return total
+        if client.type(key) != b"list":
+            continue
+        for raw in client.lrange(key, 0, -1):
+            messages += 1
+            message = json.loads(raw)
+            args = json.loads(base64.b64decode(message["body"]))[0]
+            ids += len(args[0]) if args and isinstance(args[0], list) else 1
+    return messages, ids
 
 
 def manage(env: dict[str, str], *args: str) -> str:
@@ -869,12 +875,16 @@ def report(bare: Measured, intake: Measured, inbox: Inbox, queued: int, loadgen:
             f"  WARNING: intake had {intake.result.non2xx} non-2xx answers and "
             f"{intake.result.socket_errors} socket errors or timeouts (Shopify would retry those)"
         )
+    messages, ids = queued
     warning = (
         ""
-        if queued == inbox.total_rows
+        if ids == inbox.total_rows
         else "  WARNING: they differ (a failed enqueue is logged by gunicorn)"
     )
-    print(f"enqueued to Redis (no worker) = {queued} messages for {inbox.total_rows} rows{warning}")
+    print(
+        f"enqueued to Redis (no worker) = {ids} delivery ids in {messages} messages "
+        f"for {inbox.total_rows} rows{warning}"
+    )
     return lost == 0
 
 

@@ -15,12 +15,21 @@ def process_webhook(self, delivery_id: int) -> str:
     return result.status
 
 
+@shared_task(ignore_result=True, acks_late=True)
+def process_webhooks(delivery_ids: list[int]) -> None:
+    """A batch from intake: each delivery in its own transaction; retries go back one by one."""
+    for delivery_id in delivery_ids:
+        result = webhooks.process_delivery(delivery_id)
+        if result.retry_in is not None:
+            process_webhook.apply_async((delivery_id,), countdown=result.retry_in)
+
+
 @shared_task(ignore_result=True)
 def sweep_webhook_inbox() -> int:
     """Re-enqueue deliveries that are due or look lost (the broker is at-most-once here)."""
     ids = webhooks.deliveries_due(now=timezone.now(), stuck_after=timedelta(minutes=2), limit=1000)
     for pk in ids:
-        webhooks.enqueue(pk)
+        webhooks.publish(pk)
     return len(ids)
 
 

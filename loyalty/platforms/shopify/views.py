@@ -148,7 +148,7 @@ def webhook(request: HttpRequest) -> HttpResponse:
             message="X-Shopify-Shop-Domain, X-Shopify-Topic and X-Shopify-Webhook-Id are required.",
             status=400,
         )
-    delivery = webhooks.delivery_store(
+    delivery_id = webhooks.delivery_store(
         incoming=webhooks.Incoming(
             webhook_id=webhook_id[:255],
             topic=topic[:128],
@@ -159,7 +159,7 @@ def webhook(request: HttpRequest) -> HttpResponse:
             triggered_at=webhooks.parse_triggered_at(request.headers.get("X-Shopify-Triggered-At")),
         )
     )
-    if delivery is None:
+    if delivery_id is None:
         return JsonResponse({"status": "duplicate"})
-    webhooks.enqueue(delivery.pk)
+    webhooks.publish(delivery_id)  # the view runs in autocommit: the row is committed
     return JsonResponse({"status": "received"})
