@@ -360,7 +360,7 @@ def test_award(terms, rules, member, the_order, expected):
 def test_award_lines_carry_the_rule_and_its_values_as_they_were():
     lines = award(terms=Terms(), rules=[DOUBLE_BATIK, SCARF_BONUS], member=Member(), order=order())
 
-    assert [(l.code, l.rule_id, l.points, l.values) for l in lines] == [
+    assert [(a.code, a.rule_id, a.points, a.values) for a in lines] == [
         ("base", None, 120, {"basis": "120.00", "points_per_unit": "1", "rounding": "down"}),
         ("product_multiplier", 10, 90, {"multiplier": "2", "amount": "90.00"}),
         ("product_bonus", 12, 25, {"points_per_unit": 25, "units": 1}),
