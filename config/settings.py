@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "loyalty.shops",
     "loyalty.members",
     "loyalty.ledger",
+    "loyalty.earning",
     "loyalty.privacy",
     "loyalty.platforms.shopify",
 ]

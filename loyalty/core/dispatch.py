@@ -13,6 +13,7 @@ from loyalty.core.events import (
     RefundEvent,
     ShopRedact,
 )
+from loyalty.earning import services as earning
 from loyalty.members.services import member_sync_customer
 from loyalty.privacy import services as privacy
 from loyalty.shops.models import Shop
@@ -32,15 +33,17 @@ class PlatformRecords:
 def handle_event(event: DomainEvent, *, shop: Shop, records: PlatformRecords) -> str:
     """Apply one event; returns a short outcome for the delivery's record."""
     match event:
-        case OrderEvent() | RefundEvent():
-            # The earning engine takes these (its own issue); until then they are kept,
-            # processed and replayable from the inbox.
-            if isinstance(event, OrderEvent) and event.order.customer:
+        case OrderEvent():
+            if event.order.customer:
                 member_sync_customer(shop=shop, customer=event.order.customer)
-            return "recorded"
+            return earning.order_event_received(shop=shop, event=event)
+        case RefundEvent():
+            return earning.refund_received(shop=shop, event=event)
         case CustomerEvent():
             member = member_sync_customer(shop=shop, customer=event.customer)
-            return "member updated" if member else "not a member"
+            claimed = earning.guest_orders_claim(shop=shop, customer=event.customer)
+            outcome = "member updated" if member else "not a member"
+            return f"{outcome}; {claimed} guest order(s) claimed" if claimed else outcome
         case AppUninstalled():
             applied = shop_uninstall(shop=shop, at=event.occurred_at)
             return "uninstalled" if applied else "stale: reinstalled since"

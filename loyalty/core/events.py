@@ -52,6 +52,9 @@ class OrderData:
     test: bool
     created_at: datetime | None
     cancelled_at: datetime | None
+    updated_at: datetime | None = None
+    fulfillment_status: str = ""
+    shipping_refunded: Decimal = Decimal("0")
 
 
 class OrderEventKind(enum.StrEnum):

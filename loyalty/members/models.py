@@ -36,6 +36,8 @@ class Member(models.Model):
     points_pending = models.IntegerField(default=0, help_text="Earned, not yet spendable.")
     lifetime_earned = models.IntegerField(default=0)
     lifetime_spent = models.IntegerField(default=0)
+    # Points taken back by refunds after they were spent, owed from future earnings.
+    points_debt = models.IntegerField(default=0)
     last_activity_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)

@@ -55,6 +55,17 @@ class EarnTrigger(models.TextChoices):
     ORDER_FULFILLED = "order_fulfilled", "Order fulfilled"
 
 
+class Rounding(models.TextChoices):
+    DOWN = "down", "Round down"
+    NEAREST = "nearest", "Round to nearest"
+    UP = "up", "Round up"
+
+
+class ShortfallPolicy(models.TextChoices):
+    DEBT = "debt", "Future earnings repay it first"
+    FORGIVE = "forgive", "Forgive it"
+
+
 class Program(models.Model):
     """A shop's loyalty program settings. Defaults are the contract's default program."""
 
@@ -69,6 +80,23 @@ class Program(models.Model):
     )
     pending_days = models.PositiveIntegerField(
         default=0, help_text="Days before earned points become spendable (the return window)."
+    )
+    rounding = models.CharField(max_length=16, choices=Rounding.choices, default=Rounding.DOWN)
+    include_shipping = models.BooleanField(default=False)
+    include_tax = models.BooleanField(default=False)
+    include_gift_cards = models.BooleanField(default=False)
+    minimum_order = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    earn_on_pos = models.BooleanField(default=True)
+    earn_on_draft = models.BooleanField(default=True)
+    guest_orders_earn = models.BooleanField(
+        default=True,
+        help_text="Guest orders earn, credited when the shopper opens an account with that email.",
+    )
+    shortfall_policy = models.CharField(
+        max_length=16,
+        choices=ShortfallPolicy.choices,
+        default=ShortfallPolicy.DEBT,
+        help_text="When a refund takes back points already spent.",
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)

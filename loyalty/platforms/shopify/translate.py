@@ -57,6 +57,15 @@ def customer(data: dict | None) -> events.CustomerData | None:
     )
 
 
+def _line_discount(line: dict) -> Decimal:
+    """A line's discounts: its allocations (order-level codes spread over lines included),
+    falling back on the older `total_discount` field."""
+    allocations = line.get("discount_allocations")
+    if allocations:
+        return sum((_money(a, "amount") for a in allocations), Decimal("0"))
+    return _money(line, "total_discount")
+
+
 def order(payload: dict) -> events.OrderData:
     lines = tuple(
         events.OrderLine(
@@ -67,7 +76,7 @@ def order(payload: dict) -> events.OrderData:
             quantity=int(line.get("quantity") or 0),
             current_quantity=int(line.get("current_quantity", line.get("quantity")) or 0),
             unit_price=_money(line, "price"),
-            total_discount=_money(line, "total_discount"),
+            total_discount=_line_discount(line),
             gift_card=bool(line.get("gift_card")),
         )
         for line in payload.get("line_items") or []
@@ -90,6 +99,8 @@ def order(payload: dict) -> events.OrderData:
         test=bool(payload.get("test")),
         created_at=_when(payload.get("created_at")),
         cancelled_at=_when(payload.get("cancelled_at")),
+        updated_at=_when(payload.get("updated_at")),
+        fulfillment_status=payload.get("fulfillment_status") or "",
     )
 
 

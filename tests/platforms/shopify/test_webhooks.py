@@ -385,8 +385,9 @@ def test_customer_redact_erases_personal_data_and_keeps_anonymous_totals(client,
     )
     assert member.status == MemberStatus.REDACTED
     assert member.platform_customer_id.startswith("redacted:")
-    assert (member.points_balance, member.lifetime_earned) == (120, 120)
-    assert LedgerEntry.objects.filter(member=member).count() == 1
+    # 120 credited by hand, 180 for order #1001: the totals stay, anonymous.
+    assert (member.points_balance, member.lifetime_earned) == (300, 300)
+    assert LedgerEntry.objects.filter(member=member).count() == 2
     bodies = dict(
         WebhookDelivery.objects.filter(topic="orders/paid").values_list("webhook_id", "body")
     )
@@ -430,7 +431,8 @@ def test_shop_redact_deletes_everything_but_the_audit_record(client, shop):
     ]
     audit = PrivacyRequest.objects.get()
     assert (audit.kind, audit.shop_domain, audit.shop_id) == ("shop_redact", SHOP, None)
-    assert audit.summary == "Shop data deleted: 1 member(s) with their ledgers, 1 stored record(s)."
+    # the one made here and the customer the order enrolled
+    assert audit.summary == "Shop data deleted: 2 member(s) with their ledgers, 1 stored record(s)."
 
 
 def test_the_same_privacy_request_delivered_twice_is_handled_once(client, shop):

@@ -1,0 +1,87 @@
+from decimal import Decimal
+
+from django.db import models
+
+from loyalty.earning.engine import RuleEffect, RuleKind, RuleTarget
+
+
+class EarnRule(models.Model):
+    """A merchant's rule for orders: product/collection/tag/SKU multipliers, bonuses and
+    exclusions, campaigns, milestones. See `loyalty.earning.engine` for how they stack."""
+
+    shop = models.ForeignKey("shops.Shop", on_delete=models.CASCADE, related_name="earn_rules")
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=16, choices=[(k.value, k.name.title()) for k in RuleKind])
+    effect = models.CharField(
+        max_length=16,
+        choices=[(e.value, e.name.title()) for e in RuleEffect],
+        default=RuleEffect.BONUS,
+    )
+    target = models.CharField(
+        max_length=16, choices=[(t.value, t.name.title()) for t in RuleTarget], blank=True
+    )
+    values = models.JSONField(default=list, blank=True, help_text="Ids, tags or SKUs it matches.")
+    multiplier = models.DecimalField(max_digits=6, decimal_places=3, default=Decimal("1"))
+    points = models.PositiveIntegerField(default=0)
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    tiers = models.JSONField(default=list, blank=True, help_text="Campaigns: only these tiers.")
+    every_nth = models.PositiveIntegerField(default=0)
+    first_order = models.BooleanField(default=False)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["shop", "enabled"], name="earnrule_shop_enabled")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(multiplier__gt=0), name="earnrule_multiplier_positive"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OrderRecord(models.Model):
+    """Everything Setia has heard about one order, and what it has credited for it.
+
+    Events only add facts here (the newest order snapshot, refunds by id, paid, fulfilled,
+    cancelled); the award is then recomputed from the facts and the ledger moved to match. So
+    duplicates and any arrival order end in the same place. `snapshot` freezes the program,
+    rules and member facts when the order first earned: refunds and edits are valued with
+    them, never with today's rules.
+    """
+
+    shop = models.ForeignKey("shops.Shop", on_delete=models.CASCADE, related_name="+")
+    order_id = models.CharField(max_length=64)
+    member = models.ForeignKey(
+        "members.Member", null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
+    )
+    platform_customer_id = models.CharField(max_length=64, blank=True)
+    email = models.CharField(max_length=254, blank=True)
+    facts = models.JSONField(default=dict)
+    facts_updated_at = models.DateTimeField(null=True, blank=True)
+    refunds = models.JSONField(default=dict, help_text="{refund id: {line id: quantity}}")
+    paid_at = models.DateTimeField(null=True, blank=True)
+    fulfilled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    snapshot = models.JSONField(null=True, blank=True)
+    award_lines = models.JSONField(default=list, blank=True)
+    awarded = models.IntegerField(default=0, help_text="Net points credited for this order.")
+    ledger_moves = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "order_id"], name="orderrecord_unique_per_shop")
+        ]
+        indexes = [
+            models.Index(fields=["shop", "email"], name="orderrecord_shop_email"),
+            models.Index(fields=["member", "paid_at"], name="orderrecord_member_paid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"order {self.order_id} of shop {self.shop_id}"

@@ -1,0 +1,404 @@
+"""The order lifecycle: events add facts to an order's record, then the order's award is
+recomputed from those facts and the ledger moved by the difference.
+
+Why this shape: webhooks come at least once, in any order, sometimes a day late. Handlers that
+each "add" or "take back" points would drift under duplicates and reordering; recomputing a
+target from everything known and moving the ledger to it cannot. All of it happens under the
+order record's row lock (then the member's, taken by the ledger), in one transaction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from loyalty.core.events import CustomerData, OrderData, OrderEvent, OrderEventKind, RefundEvent
+from loyalty.earning import engine
+from loyalty.earning.models import EarnRule, OrderRecord
+from loyalty.ledger.models import EntryKind, LedgerEntry
+from loyalty.ledger.services import InsufficientPoints, ledger_credit, ledger_debit, ledger_reverse
+from loyalty.members.models import Member, MemberStatus
+from loyalty.members.services import member_get_or_create, redacted_customer_id
+from loyalty.shops.models import EarnTrigger, Program, Shop, ShortfallPolicy
+
+PAID_STATUSES = {"paid", "partially_refunded", "refunded"}
+
+
+# --- public ---------------------------------------------------------------------------------
+
+
+def order_event_received(*, shop: Shop, event: OrderEvent, now: datetime | None = None) -> str:
+    order = event.order
+    when = event.occurred_at or now or timezone.now()
+    with transaction.atomic():
+        record = _locked_record(shop, order.order_id)
+        stamp = order.updated_at or when
+        if not record.facts or record.facts_updated_at is None or stamp >= record.facts_updated_at:
+            record.facts = _facts(order)
+            record.facts_updated_at = stamp
+        if order.customer and not record.platform_customer_id:
+            record.platform_customer_id = order.customer.platform_customer_id
+        record.email = record.email or (
+            order.email or (order.customer.email if order.customer else "")
+        )
+        if event.kind == OrderEventKind.PAID or order.financial_status in PAID_STATUSES:
+            record.paid_at = record.paid_at or when
+        if event.kind == OrderEventKind.FULFILLED or order.fulfillment_status == "fulfilled":
+            record.fulfilled_at = record.fulfilled_at or when
+        if event.kind == OrderEventKind.CANCELLED or order.cancelled_at:
+            record.cancelled_at = record.cancelled_at or order.cancelled_at or when
+        outcome = _converge(shop, record, customer=order.customer, now=now)
+        record.save()
+    return outcome
+
+
+def refund_received(*, shop: Shop, event: RefundEvent, now: datetime | None = None) -> str:
+    with transaction.atomic():
+        record = _locked_record(shop, event.order_id)
+        lines: dict[str, int] = {}
+        for line in event.lines:
+            lines[line.line_id] = lines.get(line.line_id, 0) + line.quantity
+        record.refunds = {**record.refunds, event.refund_id: lines}
+        outcome = _converge(shop, record, customer=None, now=now)
+        record.save()
+    return outcome
+
+
+def guest_orders_claim(*, shop: Shop, customer: CustomerData, now: datetime | None = None) -> int:
+    """A shopper opened an account: their guest orders (same email, any case) now earn."""
+    if not customer.email or not shop.program.guest_orders_earn:
+        return 0
+    ids = list(
+        OrderRecord.objects.filter(
+            shop=shop, member__isnull=True, platform_customer_id="", email__iexact=customer.email
+        ).values_list("pk", flat=True)
+    )
+    claimed = 0
+    for pk in ids:
+        with transaction.atomic():
+            record = OrderRecord.objects.select_for_update().get(pk=pk)
+            if record.member_id is not None:
+                continue
+            record.platform_customer_id = customer.platform_customer_id
+            _converge(shop, record, customer=customer, now=now)
+            record.save()
+            claimed += 1
+    return claimed
+
+
+def order_award_target(*, record: OrderRecord) -> list[engine.AwardLine]:
+    """What the order earns now, from its facts and its frozen snapshot."""
+    if record.snapshot is None or not _eligible(record, record.snapshot["trigger"]):
+        return []
+    terms, rules, member = _load_snapshot(record.snapshot)
+    return engine.award(terms=terms, rules=rules, member=member, order=_engine_order(record))
+
+
+# --- internals ------------------------------------------------------------------------------
+
+
+def _locked_record(shop: Shop, order_id: str) -> OrderRecord:
+    try:
+        with transaction.atomic():
+            OrderRecord.objects.create(shop=shop, order_id=order_id)
+    except IntegrityError:
+        pass  # heard of before: insert-and-catch, then lock
+    return OrderRecord.objects.select_for_update().get(shop=shop, order_id=order_id)
+
+
+def _facts(order: OrderData) -> dict:
+    return {
+        "name": order.name,
+        "currency": order.currency,
+        "shipping": str(order.shipping),
+        "tax": str(order.tax),
+        "source_name": order.source_name,
+        "test": order.test,
+        "created_at": order.created_at.isoformat() if order.created_at else None,
+        "lines": [
+            {
+                "line_id": line.line_id,
+                "product_id": line.product_id,
+                "sku": line.sku,
+                "quantity": line.quantity,
+                "current_quantity": line.current_quantity,
+                "unit_price": str(line.unit_price),
+                "discount": str(line.total_discount),
+                "gift_card": line.gift_card,
+            }
+            for line in order.lines
+        ],
+    }
+
+
+def _eligible(record: OrderRecord, trigger: str) -> bool:
+    if not record.facts or record.facts.get("test") or record.cancelled_at:
+        return False
+    return bool(record.fulfilled_at if trigger == EarnTrigger.ORDER_FULFILLED else record.paid_at)
+
+
+def _engine_order(record: OrderRecord) -> engine.Order:
+    refunded: dict[str, int] = {}
+    for lines in record.refunds.values():
+        for line_id, quantity in lines.items():
+            refunded[line_id] = refunded.get(line_id, 0) + int(quantity)
+    facts = record.facts
+    placed = facts.get("created_at")
+    return engine.Order(
+        lines=tuple(
+            engine.Line(
+                line_id=line["line_id"],
+                # Refunds and edits both lower what is kept; whichever we heard of counts.
+                quantity=max(
+                    min(
+                        line["current_quantity"],
+                        line["quantity"] - refunded.get(line["line_id"], 0),
+                    ),
+                    0,
+                ),
+                original_quantity=line["quantity"],
+                unit_price=Decimal(line["unit_price"]),
+                discount=Decimal(line["discount"]),
+                product_id=line["product_id"],
+                sku=line["sku"],
+                gift_card=line["gift_card"],
+            )
+            for line in facts.get("lines", [])
+        ),
+        placed_at=datetime.fromisoformat(placed) if placed else record.paid_at,
+        shipping=Decimal(facts.get("shipping", "0")),
+        tax=Decimal(facts.get("tax", "0")),
+        source_name=facts.get("source_name", ""),
+        test=bool(facts.get("test")),
+    )
+
+
+def _converge(shop: Shop, record: OrderRecord, *, customer: CustomerData | None, now) -> str:
+    program = shop.program
+    eligible = _eligible(record, program.earn_trigger)
+    if record.member_id is None and eligible:
+        record.member = _member_for(shop, program, record, customer)
+    if eligible and record.snapshot is None:
+        record.snapshot = _take_snapshot(shop, program, record)
+    lines = order_award_target(record=record)
+    record.award_lines = [dataclasses.asdict(line) for line in lines]
+    target = engine.total(lines)
+    if record.member_id is None:
+        return f"target {target} points; no member yet" if target else "nothing to award"
+    moved = _move_ledger(program, record, target, now=now)
+    return f"awarded {record.awarded} points ({moved:+d})"
+
+
+def _member_for(
+    shop: Shop, program: Program, record: OrderRecord, customer: CustomerData | None
+) -> Member | None:
+    if record.platform_customer_id:
+        customer_id = record.platform_customer_id
+        if Member.objects.filter(
+            shop=shop,
+            platform_customer_id=redacted_customer_id(shop=shop, platform_customer_id=customer_id),
+        ).exists():
+            return None  # erased at the customer's request: never enrolled again
+        member, _ = member_get_or_create(
+            shop=shop,
+            platform_customer_id=customer_id,
+            email=(customer.email if customer else record.email),
+            first_name=customer.first_name if customer else "",
+            last_name=customer.last_name if customer else "",
+        )
+        return member if member.status == MemberStatus.ACTIVE else None
+    if program.guest_orders_earn and record.email:
+        matches = list(
+            Member.objects.filter(
+                shop=shop, email__iexact=record.email, status=MemberStatus.ACTIVE
+            )[:2]
+        )
+        return matches[0] if len(matches) == 1 else None
+    return None
+
+
+def _take_snapshot(shop: Shop, program: Program, record: OrderRecord) -> dict:
+    paid_before = 0
+    if record.member_id:
+        paid_before = (
+            OrderRecord.objects.filter(member_id=record.member_id, snapshot__isnull=False)
+            .exclude(pk=record.pk)
+            .count()
+        )
+    rules = [_rule(r) for r in EarnRule.objects.filter(shop=shop, enabled=True).order_by("pk")]
+    return {
+        "trigger": program.earn_trigger,
+        "pending_days": program.pending_days,
+        "terms": {
+            "points_per_unit": str(program.points_per_currency_unit),
+            "rounding": program.rounding,
+            "include_shipping": program.include_shipping,
+            "include_tax": program.include_tax,
+            "include_gift_cards": program.include_gift_cards,
+            "minimum_order": str(program.minimum_order),
+            "earn_on_pos": program.earn_on_pos,
+            "earn_on_draft": program.earn_on_draft,
+        },
+        "rules": [_dump_rule(r) for r in rules],
+        # The seam for tiers: the tier and its multiplier as they were when the order earned.
+        "member": {"tier": None, "tier_multiplier": "1", "paid_orders_before": paid_before},
+    }
+
+
+def _rule(rule: EarnRule) -> engine.Rule:
+    return engine.Rule(
+        id=rule.pk,
+        name=rule.name,
+        kind=engine.RuleKind(rule.kind),
+        effect=engine.RuleEffect(rule.effect),
+        target=engine.RuleTarget(rule.target) if rule.target else None,
+        values=frozenset(str(v) for v in rule.values),
+        multiplier=rule.multiplier,
+        points=rule.points,
+        starts_at=rule.starts_at,
+        ends_at=rule.ends_at,
+        tiers=frozenset(rule.tiers),
+        every_nth=rule.every_nth,
+        first_order=rule.first_order,
+    )
+
+
+def _dump_rule(rule: engine.Rule) -> dict:
+    return {
+        "id": rule.id,
+        "name": rule.name,
+        "kind": rule.kind.value,
+        "effect": rule.effect.value,
+        "target": rule.target.value if rule.target else None,
+        "values": sorted(rule.values),
+        "multiplier": str(rule.multiplier),
+        "points": rule.points,
+        "starts_at": rule.starts_at.isoformat() if rule.starts_at else None,
+        "ends_at": rule.ends_at.isoformat() if rule.ends_at else None,
+        "tiers": sorted(rule.tiers),
+        "every_nth": rule.every_nth,
+        "first_order": rule.first_order,
+    }
+
+
+def _load_snapshot(snapshot: dict) -> tuple[engine.Terms, list[engine.Rule], engine.Member]:
+    t = snapshot["terms"]
+    terms = engine.Terms(
+        points_per_unit=Decimal(t["points_per_unit"]),
+        rounding=engine.Rounding(t["rounding"]),
+        include_shipping=t["include_shipping"],
+        include_tax=t["include_tax"],
+        include_gift_cards=t["include_gift_cards"],
+        minimum_order=Decimal(t["minimum_order"]),
+        earn_on_pos=t["earn_on_pos"],
+        earn_on_draft=t["earn_on_draft"],
+    )
+    rules = [
+        engine.Rule(
+            id=r["id"],
+            name=r["name"],
+            kind=engine.RuleKind(r["kind"]),
+            effect=engine.RuleEffect(r["effect"]),
+            target=engine.RuleTarget(r["target"]) if r["target"] else None,
+            values=frozenset(r["values"]),
+            multiplier=Decimal(r["multiplier"]),
+            points=r["points"],
+            starts_at=datetime.fromisoformat(r["starts_at"]) if r["starts_at"] else None,
+            ends_at=datetime.fromisoformat(r["ends_at"]) if r["ends_at"] else None,
+            tiers=frozenset(r["tiers"]),
+            every_nth=r["every_nth"],
+            first_order=r["first_order"],
+        )
+        for r in snapshot["rules"]
+    ]
+    m = snapshot["member"]
+    member = engine.Member(
+        tier=m["tier"],
+        tier_multiplier=Decimal(m["tier_multiplier"]),
+        paid_orders_before=m["paid_orders_before"],
+    )
+    return terms, rules, member
+
+
+def _move_ledger(program: Program, record: OrderRecord, target: int, *, now) -> int:
+    """Credit or take back the difference between `target` and what the order holds."""
+    delta = target - record.awarded
+    member = record.member
+    if delta > 0:
+        pending_days = (record.snapshot or {}).get("pending_days", program.pending_days)
+        available_at = (
+            record.paid_at + timedelta(days=pending_days)
+            if pending_days and record.paid_at
+            else None
+        )
+        record.ledger_moves += 1
+        key = f"order:{record.order_id}:move:{record.ledger_moves}"
+        ledger_credit(
+            member=member,
+            points=delta,
+            idempotency_key=key,
+            source_type="order",
+            source_id=record.order_id,
+            reason=f"Order {record.facts.get('name') or record.order_id}",
+            available_at=available_at,
+            now=now,
+        )
+        _repay_debt(member, key=key, now=now)
+    elif delta < 0:
+        need = -delta
+        credits = LedgerEntry.objects.filter(
+            shop_id=record.shop_id,
+            member=member,
+            source_type="order",
+            source_id=record.order_id,
+            kind=EntryKind.EARN,
+        ).order_by("-pk")
+        for entry in credits:
+            take = min(need, entry.points - entry.reversed_points)
+            if take <= 0:
+                continue
+            record.ledger_moves += 1
+            result = ledger_reverse(
+                entry=entry,
+                points=take,
+                allow_shortfall=True,
+                idempotency_key=f"order:{record.order_id}:move:{record.ledger_moves}",
+                reason=f"Order {record.facts.get('name') or record.order_id}: refunded, edited or cancelled",
+                now=now,
+            )
+            if result.entry.shortfall and program.shortfall_policy == ShortfallPolicy.DEBT:
+                Member.objects.filter(pk=member.pk).update(
+                    points_debt=F("points_debt") + result.entry.shortfall
+                )
+            need -= take
+            if need == 0:
+                break
+    record.awarded = target
+    return delta
+
+
+def _repay_debt(member: Member, *, key: str, now) -> None:
+    """Points spent before a refund took them back are owed; new spendable points repay them."""
+    member.refresh_from_db(fields=["points_debt", "points_balance"])
+    amount = min(member.points_debt, member.points_balance)
+    if amount <= 0:
+        return
+    try:
+        ledger_debit(
+            member=member,
+            points=amount,
+            kind=EntryKind.ADJUST,
+            idempotency_key=f"{key}:repay",
+            source_type="debt",
+            source_id=str(member.pk),
+            reason="Repays points spent before a refund took them back",
+            now=now,
+        )
+    except InsufficientPoints:
+        return
+    Member.objects.filter(pk=member.pk).update(points_debt=F("points_debt") - amount)
