@@ -329,6 +329,7 @@ def _move_ledger(program: Program, record: OrderRecord, target: int, *, now) -> 
     """Credit or take back the difference between `target` and what the order holds."""
     delta = target - record.awarded
     member = record.member
+    name = record.facts.get("name") or record.order_id
     if delta > 0:
         pending_days = (record.snapshot or {}).get("pending_days", program.pending_days)
         available_at = (
@@ -344,7 +345,7 @@ def _move_ledger(program: Program, record: OrderRecord, target: int, *, now) -> 
             idempotency_key=key,
             source_type="order",
             source_id=record.order_id,
-            reason=f"Order {record.facts.get('name') or record.order_id}",
+            reason=f"Order {name}",
             available_at=available_at,
             now=now,
         )
@@ -368,7 +369,7 @@ def _move_ledger(program: Program, record: OrderRecord, target: int, *, now) -> 
                 points=take,
                 allow_shortfall=True,
                 idempotency_key=f"order:{record.order_id}:move:{record.ledger_moves}",
-                reason=f"Order {record.facts.get('name') or record.order_id}: refunded, edited or cancelled",
+                reason=f"Order {name}: refunded, edited or cancelled",
                 now=now,
             )
             if result.entry.shortfall and program.shortfall_policy == ShortfallPolicy.DEBT:
