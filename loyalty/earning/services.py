@@ -71,7 +71,7 @@ def refund_received(*, shop: Shop, event: RefundEvent, now: datetime | None = No
 
 def guest_orders_claim(*, shop: Shop, customer: CustomerData, now: datetime | None = None) -> int:
     """A shopper opened an account: their guest orders (same email, any case) now earn."""
-    if not customer.email or not shop.program.guest_orders_earn:
+    if not customer.email or not Program.objects.get(shop=shop).guest_orders_earn:
         return 0
     ids = list(
         OrderRecord.objects.filter(
@@ -136,10 +136,15 @@ def _facts(order: OrderData) -> dict:
     }
 
 
-def _eligible(record: OrderRecord, trigger: str) -> bool:
-    if not record.facts or record.facts.get("test") or record.cancelled_at:
+def _trigger_met(record: OrderRecord, trigger: str) -> bool:
+    """Paid (or fulfilled, per the program), and a real order: the customer is a buyer."""
+    if not record.facts or record.facts.get("test"):
         return False
     return bool(record.fulfilled_at if trigger == EarnTrigger.ORDER_FULFILLED else record.paid_at)
+
+
+def _eligible(record: OrderRecord, trigger: str) -> bool:
+    return _trigger_met(record, trigger) and not record.cancelled_at
 
 
 def _engine_order(record: OrderRecord) -> engine.Order:
@@ -179,9 +184,11 @@ def _engine_order(record: OrderRecord) -> engine.Order:
 
 
 def _converge(shop: Shop, record: OrderRecord, *, customer: CustomerData | None, now) -> str:
-    program = shop.program
+    program = Program.objects.get(shop=shop)  # fresh: the merchant may have changed it
     eligible = _eligible(record, program.earn_trigger)
-    if record.member_id is None and eligible:
+    # Enrolment does not depend on arrival order: a cancelled order's buyer is enrolled
+    # whether the cancellation came before or after the payment.
+    if record.member_id is None and _trigger_met(record, program.earn_trigger):
         record.member = _member_for(shop, program, record, customer)
     if eligible and record.snapshot is None:
         record.snapshot = _take_snapshot(shop, program, record)
