@@ -158,6 +158,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "loyalty.ledger.tasks.release_due_points",
         "schedule": 60.0,
     },
+    "earning-award-celebrations": {
+        "task": "loyalty.earning.tasks.award_celebrations",
+        "schedule": 60 * 60.0,
+    },
     "shopify-sweep-webhook-inbox": {
         "task": "loyalty.platforms.shopify.tasks.sweep_webhook_inbox",
         "schedule": 60.0,

@@ -14,6 +14,8 @@ from loyalty.core.events import (
     ShopRedact,
 )
 from loyalty.earning import services as earning
+from loyalty.earning.actions import action_claim_if_rewarded
+from loyalty.earning.models import ActionKind
 from loyalty.members.services import member_sync_customer
 from loyalty.privacy import services as privacy
 from loyalty.shops.models import Shop
@@ -41,6 +43,8 @@ def handle_event(event: DomainEvent, *, shop: Shop, records: PlatformRecords) ->
             return earning.refund_received(shop=shop, event=event)
         case CustomerEvent():
             member = member_sync_customer(shop=shop, customer=event.customer)
+            if member and event.customer.accepts_marketing:
+                action_claim_if_rewarded(shop=shop, member=member, action=ActionKind.NEWSLETTER)
             claimed = earning.guest_orders_claim(shop=shop, customer=event.customer)
             outcome = "member updated" if member else "not a member"
             return f"{outcome}; {claimed} guest order(s) claimed" if claimed else outcome

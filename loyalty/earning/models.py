@@ -85,3 +85,49 @@ class OrderRecord(models.Model):
 
     def __str__(self) -> str:
         return f"order {self.order_id} of shop {self.shop_id}"
+
+
+class ActionKind(models.TextChoices):
+    SIGNUP = "signup", "Join the program"
+    BIRTHDAY = "birthday", "Birthday"
+    ANNIVERSARY = "anniversary", "Membership anniversary"
+    NEWSLETTER = "newsletter", "Subscribe to the newsletter"
+    REVIEW = "review", "Review a product"
+    SOCIAL_FOLLOW = "social_follow", "Follow on social media"
+    SOCIAL_SHARE = "social_share", "Share on social media"
+    CUSTOM = "custom", "Custom action"
+
+
+class ActionCap(models.TextChoices):
+    ONCE = "once", "Once ever"
+    PER_DAY = "per_day", "Once a day"
+    PER_YEAR = "per_year", "Once a year"
+
+
+class ActionRule(models.Model):
+    """Points for something a member does other than buying. The cap is enforced by the
+    ledger itself: each claim's idempotency key names the rule, the member and the period."""
+
+    shop = models.ForeignKey("shops.Shop", on_delete=models.CASCADE, related_name="action_rules")
+    action = models.CharField(max_length=32, choices=ActionKind.choices)
+    name = models.CharField(max_length=120)
+    points = models.PositiveIntegerField()
+    cap = models.CharField(max_length=16, choices=ActionCap.choices, default=ActionCap.ONCE)
+    # Social actions: once per network; custom actions: the key merchants' code sends.
+    key = models.CharField(max_length=64, blank=True)
+    enabled = models.BooleanField(default=True)
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(points__gt=0), name="actionrule_points_positive"
+            )
+        ]
+        indexes = [models.Index(fields=["shop", "action", "enabled"], name="actionrule_lookup")]
+
+    def __str__(self) -> str:
+        return self.name

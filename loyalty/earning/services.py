@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from loyalty.core.events import CustomerData, OrderData, OrderEvent, OrderEventKind, RefundEvent
 from loyalty.earning import engine
-from loyalty.earning.models import EarnRule, OrderRecord
+from loyalty.earning.actions import action_claim_if_rewarded
+from loyalty.earning.models import ActionKind, EarnRule, OrderRecord
 from loyalty.ledger.models import EntryKind, LedgerEntry
 from loyalty.ledger.services import InsufficientPoints, ledger_credit, ledger_debit, ledger_reverse
 from loyalty.members.models import Member, MemberStatus
@@ -211,13 +212,15 @@ def _member_for(
             platform_customer_id=redacted_customer_id(shop=shop, platform_customer_id=customer_id),
         ).exists():
             return None  # erased at the customer's request: never enrolled again
-        member, _ = member_get_or_create(
+        member, created = member_get_or_create(
             shop=shop,
             platform_customer_id=customer_id,
             email=(customer.email if customer else record.email),
             first_name=customer.first_name if customer else "",
             last_name=customer.last_name if customer else "",
         )
+        if created:
+            action_claim_if_rewarded(shop=shop, member=member, action=ActionKind.SIGNUP)
         return member if member.status == MemberStatus.ACTIVE else None
     if program.guest_orders_earn and record.email:
         matches = list(
