@@ -66,9 +66,13 @@ def handle_event(event: DomainEvent, *, shop: Shop, records: PlatformRecords) ->
                 source_id=event.source_id,
                 received_at=event.occurred_at,
                 scrub_records=records.scrub_customer,
+                order_ids=event.order_ids,
             )
             return "customer redacted" if done else "already handled"
         case ShopRedact():
+            if shop.is_installed:
+                # Sent 48 hours after an uninstall; the merchant has come back since.
+                return "ignored: the shop has Setia installed again"
             done = privacy.privacy_shop_redact(
                 shop=shop,
                 source_id=event.source_id,

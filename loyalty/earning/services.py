@@ -92,6 +92,19 @@ def guest_orders_claim(*, shop: Shop, customer: CustomerData, now: datetime | No
     return claimed
 
 
+def order_records_redact(
+    *, shop: Shop, platform_customer_id: str, order_ids: tuple[str, ...]
+) -> int:
+    """Erase who placed these orders (the customer's, and guest orders named in the request);
+    the amounts and awards stay, anonymous."""
+    from django.db.models import Q
+
+    hidden = redacted_customer_id(shop=shop, platform_customer_id=platform_customer_id)
+    return OrderRecord.objects.filter(
+        Q(platform_customer_id=platform_customer_id) | Q(order_id__in=list(order_ids)), shop=shop
+    ).update(platform_customer_id=hidden, email="")
+
+
 def order_award_target(*, record: OrderRecord) -> list[engine.AwardLine]:
     """What the order earns now, from its facts and its frozen snapshot."""
     if record.snapshot is None or not _eligible(record, record.snapshot["trigger"]):

@@ -42,9 +42,10 @@ def member_sync_customer(*, shop: Shop, customer: CustomerData) -> Member | None
     ).first()
     if member is None or member.status == MemberStatus.REDACTED:
         return None
-    member.email = customer.email.strip()
-    member.first_name = customer.first_name
-    member.last_name = customer.last_name
+    # A payload without a value (an order without the customer's email) clears nothing.
+    member.email = customer.email.strip() or member.email
+    member.first_name = customer.first_name or member.first_name
+    member.last_name = customer.last_name or member.last_name
     member.save(update_fields=["email", "first_name", "last_name", "updated_at"])
     return member
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from loyalty.earning.services import order_records_redact
 from loyalty.ledger.models import LedgerEntry
 from loyalty.members.models import Member
 from loyalty.members.services import member_redact
@@ -99,6 +100,7 @@ def privacy_customer_redact(
     source_id: str,
     received_at: datetime | None,
     scrub_records,
+    order_ids: tuple[str, ...] = (),
 ) -> PrivacyRequest | None:
     """Erase the customer's personal data. `scrub_records(shop, customer_id)` lets the platform
     adapter erase its own copies (raw webhook bodies) in the same transaction."""
@@ -114,6 +116,9 @@ def privacy_customer_redact(
             return None
         member = member_redact(shop=shop, platform_customer_id=platform_customer_id)
         scrubbed = scrub_records(shop, platform_customer_id)
+        scrubbed += order_records_redact(
+            shop=shop, platform_customer_id=platform_customer_id, order_ids=order_ids
+        )
         # Exports made earlier for this customer hold the same personal data.
         PrivacyRequest.objects.filter(
             shop=shop,

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
@@ -13,10 +13,10 @@ from loyalty.shops.models import Platform, Program, Shop
 class Tokens:
     """An access token and, for expiring offline tokens, its refresh token."""
 
-    access_token: str
+    access_token: str = field(repr=False)
     scopes: str
     access_token_expires_at: datetime | None = None
-    refresh_token: str = ""
+    refresh_token: str = field(default="", repr=False)
     refresh_token_expires_at: datetime | None = None
 
 
@@ -50,16 +50,18 @@ def shop_install(
     *, domain: str, tokens: Tokens, platform: str = Platform.SHOPIFY, now: datetime | None = None
 ) -> tuple[Shop, bool]:
     """Record an install (first or again): store the tokens, mark installed, keep the program
-    and members of an earlier install. Returns the shop and whether this (re)activated it."""
+    and members of an earlier install. Returns the shop and whether this (re)activated it.
+
+    `installed_at` moves to every fresh grant, so an uninstall that happened before it (a
+    late webhook after a quick reinstall) is recognised as stale."""
     now = now or timezone.now()
     with transaction.atomic():
         shop, _ = shop_get_or_create(domain=domain, platform=platform)
         shop = Shop.objects.select_for_update().get(pk=shop.pk)
         activated = not shop.is_installed
         _set_tokens(shop, tokens)
-        if activated:
-            shop.installed_at = now
-            shop.uninstalled_at = None
+        shop.installed_at = now
+        shop.uninstalled_at = None
         shop.save()
     return shop, activated
 

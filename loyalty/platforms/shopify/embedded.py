@@ -4,6 +4,7 @@ app-proxy signature check for storefront calls. No cookies: every request proves
 from __future__ import annotations
 
 import logging
+import re
 from functools import wraps
 
 from django.conf import settings
@@ -14,6 +15,7 @@ from loyalty.core.errors import error_response
 from loyalty.platforms.shopify.errors import AdminApiError
 from loyalty.platforms.shopify.install import InstallError, install_with_session_token
 from loyalty.platforms.shopify.sdk import (
+    host_of,
     is_valid_shop_domain,
     request_input,
     shop_domain_from,
@@ -24,6 +26,7 @@ from loyalty.shops.models import Platform, Shop
 logger = logging.getLogger(__name__)
 
 BOUNCE_PATH = "/app/session-token-bounce"
+HEX_DIGEST_RE = re.compile(r"[0-9a-f]{64}")
 
 
 def frame_ancestors(shop_domain: str) -> str:
@@ -37,7 +40,14 @@ def frame_ancestors(shop_domain: str) -> str:
 
 
 def sdk_response(res, *, shop_domain: str = "") -> HttpResponse:
-    response = HttpResponse(res.body, status=res.status or 502)
+    if res.status == 401:  # the contract's error shape, with the SDK's headers (retry hint)
+        response = error_response(
+            code="invalid_session_token",
+            message="The session token is missing or invalid.",
+            status=401,
+        )
+    else:
+        response = HttpResponse(res.body, status=res.status or 502)
     for name, value in (res.headers or {}).items():
         if name.lower() not in ("content-length", "transfer-encoding", "content-encoding"):
             response[name] = value
@@ -60,6 +70,10 @@ def embedded_admin(view):
         if not verified.ok:
             shop_hint = shop_domain_from(request.GET.get("shop"))
             return sdk_response(verified.response, shop_domain=shop_hint)
+        claims = verified.id_token.claims if verified.id_token else {}
+        if host_of(claims.get("iss", "")) != host_of(claims.get("dest", "")):
+            # Issued by one shop's admin for another shop: not a token for this request.
+            return sdk_response(verified.invalid_token_response)
         shop_domain = shop_domain_from(verified.shop)
         shop = Shop.objects.filter(platform=Platform.SHOPIFY, domain=shop_domain).first()
         if shop is None or not shop.is_installed or not shop.access_token:
@@ -98,8 +112,12 @@ def app_proxy(view):
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        verified = shopify_app().verify_app_proxy_req(request_input(request, body=""))
-        if not verified.ok:
+        signature = request.GET.get("signature", "")
+        signed = HEX_DIGEST_RE.fullmatch(signature) is not None  # the SDK raises on non-ASCII
+        verified = (
+            shopify_app().verify_app_proxy_req(request_input(request, body="")) if signed else None
+        )
+        if verified is None or not verified.ok:
             return error_response(
                 code="invalid_signature",
                 message="The app proxy signature is missing, wrong or stale.",

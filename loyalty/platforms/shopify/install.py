@@ -54,9 +54,21 @@ def install_with_code(*, shop_domain: str, code: str) -> Shop:
             f"Shopify refused the authorization code ({response.status_code}).",
             400 if response.status_code < 500 else 503,
         )
-    data = response.json()
-    now = timezone.now()
-    tokens = Tokens(
+    try:
+        data = response.json()
+        now = timezone.now()
+        tokens = _tokens_from_grant(data, now)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise InstallError(
+            "code_exchange_failed", "Shopify's token answer was malformed.", 502
+        ) from exc
+    if not tokens.access_token:
+        raise InstallError("code_exchange_failed", "Shopify answered without an access token.", 400)
+    return _installed(shop_domain=shop_domain, tokens=tokens)
+
+
+def _tokens_from_grant(data: dict, now) -> Tokens:
+    return Tokens(
         access_token=data.get("access_token", ""),
         scopes=data.get("scope", ""),
         access_token_expires_at=(
@@ -69,9 +81,6 @@ def install_with_code(*, shop_domain: str, code: str) -> Shop:
             else None
         ),
     )
-    if not tokens.access_token:
-        raise InstallError("code_exchange_failed", "Shopify answered without an access token.", 400)
-    return _installed(shop_domain=shop_domain, tokens=tokens)
 
 
 def install_with_session_token(*, verified) -> Shop:

@@ -46,6 +46,14 @@ class WebhookDelivery(models.Model):
             models.Index(fields=["shop_domain", "-received_at"], name="webhook_shop_recent"),
             models.Index(fields=["shop", "platform_customer_id"], name="webhook_shop_customer"),
         ]
+        constraints = [
+            # One event reaches us once per subscription (app config and API): same event id.
+            models.UniqueConstraint(
+                fields=["shop_domain", "topic", "event_id"],
+                condition=~Q(event_id=""),
+                name="webhook_event_once",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.topic} from {self.shop_domain} ({self.status})"

@@ -1,9 +1,12 @@
+import logging
 from datetime import timedelta
 
 from celery import shared_task
 from django.utils import timezone
 
 from loyalty.platforms.shopify import webhooks
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(bind=True, ignore_result=True, acks_late=True, max_retries=None)
@@ -19,7 +22,13 @@ def process_webhook(self, delivery_id: int) -> str:
 def process_webhooks(delivery_ids: list[int]) -> None:
     """A batch from intake: each delivery in its own transaction; retries go back one by one."""
     for delivery_id in delivery_ids:
-        result = webhooks.process_delivery(delivery_id)
+        try:
+            result = webhooks.process_delivery(delivery_id)
+        except Exception:
+            # One bad delivery must not hold up the rest of the batch; it stays in the inbox
+            # for the sweeper and shows its error there.
+            logger.exception("webhook delivery %s could not be processed", delivery_id)
+            continue
         if result.retry_in is not None:
             process_webhook.apply_async((delivery_id,), countdown=result.retry_in)
 
@@ -27,7 +36,13 @@ def process_webhooks(delivery_ids: list[int]) -> None:
 @shared_task(ignore_result=True)
 def sweep_webhook_inbox() -> int:
     """Re-enqueue deliveries that are due or look lost (the broker is at-most-once here)."""
-    ids = webhooks.deliveries_due(now=timezone.now(), stuck_after=timedelta(minutes=2), limit=1000)
+    from loyalty.platforms.shopify.models import OAuthState
+
+    now = timezone.now()
+    OAuthState.objects.filter(
+        created_at__lt=now - timedelta(hours=1)
+    ).delete()  # abandoned installs
+    ids = webhooks.deliveries_due(now=now, stuck_after=timedelta(minutes=2), limit=1000)
     for pk in ids:
         webhooks.publish(pk)
     return len(ids)

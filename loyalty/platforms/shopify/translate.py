@@ -170,6 +170,15 @@ def to_event(
     return None
 
 
+def shop_domain_of(topic: str, payload: dict) -> str:
+    """The shop a body names, where Shopify puts one (privacy payloads, app/uninstalled)."""
+    if topic in PRIVACY_TOPICS:
+        return (payload.get("shop_domain") or "").lower()
+    if topic == "app/uninstalled":
+        return (payload.get("myshopify_domain") or "").lower()
+    return ""
+
+
 def customer_id_of(topic: str, payload: dict) -> str:
     """Whose data a delivery holds, so a later customer redact can find it."""
     if topic in ORDER_TOPICS or topic in ("customers/data_request", "customers/redact"):

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
@@ -52,17 +53,19 @@ INSERT INTO shopify_webhookdelivery
   (webhook_id, event_id, topic, shop_domain, api_version, triggered_at, received_at, body,
    status, attempts, last_error, outcome, platform_customer_id)
 VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 0, '', '', '')
-ON CONFLICT (webhook_id) DO NOTHING
+ON CONFLICT DO NOTHING
 RETURNING id
 """
 
 
 def delivery_store(*, incoming: Incoming) -> int | None:
-    """Insert the delivery; its id, or None when this webhook id was stored before.
+    """Insert the delivery; its id, or None when this webhook id, or this event (delivered
+    again through a second subscription), was stored before.
 
     One statement, one round trip in autocommit: this is the hot path of every webhook, and
     `ON CONFLICT DO NOTHING` is the insert-and-catch the inbox needs (PostgreSQL and SQLite).
     """
+    adapt = connection.ops.adapt_datetimefield_value
     with connection.cursor() as cursor:
         cursor.execute(
             _INSERT_DELIVERY,
@@ -72,8 +75,8 @@ def delivery_store(*, incoming: Incoming) -> int | None:
                 incoming.topic,
                 incoming.shop_domain,
                 incoming.api_version,
-                incoming.triggered_at,
-                timezone.now(),
+                adapt(incoming.triggered_at),
+                adapt(timezone.now()),
                 incoming.body,
                 DeliveryStatus.RECEIVED,
             ],
@@ -219,7 +222,7 @@ def process_delivery(delivery_id: int, *, now: datetime | None = None) -> Proces
         try:
             with transaction.atomic():
                 status, outcome = _dispatch(delivery)
-        except (TransientError, DatabaseError) as exc:
+        except (TransientError, DatabaseError, SoftTimeLimitExceeded) as exc:
             if delivery.attempts >= settings.SHOPIFY_WEBHOOK_MAX_ATTEMPTS:
                 status, outcome = DeliveryStatus.FAILED, "gave up after retries"
             else:
@@ -267,11 +270,17 @@ def _dispatch(delivery: WebhookDelivery) -> tuple[str, str]:
     if not isinstance(payload, dict):
         raise translate.PayloadError("the body is not a JSON object")
     delivery.platform_customer_id = translate.customer_id_of(delivery.topic, payload)
+    named = translate.shop_domain_of(delivery.topic, payload)
+    if named and named != delivery.shop_domain:
+        # The headers are not signed, only the body: a body about another shop is refused.
+        raise translate.PayloadError(
+            f"the body is about {named}, the headers about {delivery.shop_domain}"
+        )
     event = translate.to_event(
         topic=delivery.topic,
         payload=payload,
         shop_id=shop.pk,
-        occurred_at=delivery.triggered_at or delivery.received_at,
+        occurred_at=_occurred_at(delivery),
         source_id=delivery.webhook_id,
     )
     if event is None:
@@ -280,6 +289,15 @@ def _dispatch(delivery: WebhookDelivery) -> tuple[str, str]:
     if delivery.topic == "shop/redact":
         delivery.shop = None  # deleted with everything else
     return DeliveryStatus.PROCESSED, outcome
+
+
+def _occurred_at(delivery: WebhookDelivery) -> datetime:
+    """When Shopify says the event happened, but never later than we received it: the header
+    is not covered by the signature."""
+    triggered = delivery.triggered_at
+    if triggered is None or triggered > delivery.received_at:
+        return delivery.received_at
+    return triggered
 
 
 def deliveries_due(*, now: datetime, stuck_after: timedelta, limit: int) -> list[int]:
@@ -300,7 +318,7 @@ def deliveries_due(*, now: datetime, stuck_after: timedelta, limit: int) -> list
 def deliveries_replay(*, ids: list[int]) -> int:
     """Put chosen deliveries back in the queue, whatever their status; returns how many."""
     count = WebhookDelivery.objects.filter(pk__in=ids).update(
-        status=DeliveryStatus.RECEIVED, next_attempt_at=None, last_error=""
+        status=DeliveryStatus.RECEIVED, next_attempt_at=None, last_error="", attempts=0
     )
     for pk in ids:
         enqueue(pk)

@@ -71,6 +71,16 @@ def test_fetch_with_an_invalid_token_gets_401_and_the_retry_header(client, shop,
 
     assert response.status_code == 401
     assert response["X-Shopify-Retry-Invalid-Session-Request"] == "1"
+    assert response.json()["error"]["code"] == "invalid_session_token"
+
+
+def test_token_issued_by_another_shops_admin_is_refused(client, shop):
+    token = session_token(iss="https://other.myshopify.com/admin")
+
+    response = client.get("/app/", HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    assert response.status_code == 401
+    assert response["X-Shopify-Retry-Invalid-Session-Request"] == "1"
 
 
 def test_fetch_with_a_valid_token_gets_the_shops_data(client, shop):

@@ -126,6 +126,15 @@ def test_forged_or_stale_requests_are_refused(client, shop, forgery):
     assert response.json()["error"]["code"] == "invalid_signature"
 
 
+def test_non_ascii_signature_is_refused_without_a_traceback(client, shop):
+    query = proxy_query(customer_id="7001")
+    query["signature"] = "é"
+
+    response = client.get("/shopify/proxy/api/state?" + urlencode(query))
+
+    assert response.status_code == 401
+
+
 def test_signed_request_for_a_shop_without_setia_is_404(client, db):
     response = get_state(client, shop="stranger.myshopify.com")
 

@@ -103,6 +103,51 @@ def test_duplicate_delivery_answers_200_and_has_no_second_effect(client, shop):
     assert WebhookDelivery.objects.get().attempts == 1
 
 
+def test_the_same_event_through_a_second_subscription_is_stored_once(client, shop):
+    first = post_webhook(client, "orders/paid", order_payload(), webhook_id="wh-a", event_id="ev-1")
+
+    second = post_webhook(
+        client, "orders/paid", order_payload(), webhook_id="wh-b", event_id="ev-1"
+    )
+
+    assert (first.json(), second.json()) == ({"status": "received"}, {"status": "duplicate"})
+    assert list(WebhookDelivery.objects.values_list("webhook_id", flat=True)) == ["wh-a"]
+
+
+def test_non_ascii_signature_header_is_refused_without_a_traceback(client, shop):
+    response = post_webhook(client, "orders/paid", order_payload(), hmac_value="é" * 44)
+
+    assert response.status_code == 401
+    assert WebhookDelivery.objects.count() == 0
+
+
+def test_body_about_another_shop_than_the_headers_fails_with_no_effect(client, shop):
+    response = post_webhook(client, "shop/redact", {"shop_domain": "victim.myshopify.com"})
+
+    assert response.status_code == 200
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == "failed"
+    assert "the body is about victim.myshopify.com" in delivery.last_error
+    assert Shop.objects.filter(pk=shop.pk).exists()
+
+
+def test_triggered_at_from_the_future_counts_as_received_now(client, shop):
+    post_webhook(client, "app/uninstalled", {"id": 1}, triggered_at="2099-01-01T00:00:00Z")
+
+    shop.refresh_from_db()
+    delivery = WebhookDelivery.objects.get()
+    assert shop.uninstalled_at == delivery.received_at
+
+
+def test_shop_redact_for_a_shop_that_came_back_deletes_nothing(client, shop):
+    MemberFactory(shop=shop)
+
+    post_webhook(client, "shop/redact", {"shop_domain": SHOP})
+
+    assert Member.objects.filter(shop=shop).count() == 1
+    assert WebhookDelivery.objects.get().outcome == "ignored: the shop has Setia installed again"
+
+
 def test_signed_delivery_without_a_webhook_id_is_refused_and_not_stored(client, shop):
     response = client.post(
         "/shopify/webhooks",
@@ -239,7 +284,8 @@ def test_failed_delivery_replays_with_the_command(client, shop, django_capture_o
         call_command("webhooks_replay")
 
     delivery = WebhookDelivery.objects.get()
-    assert (delivery.status, delivery.attempts, delivery.last_error) == ("processed", 2, "")
+    # a replay starts a fresh retry budget
+    assert (delivery.status, delivery.attempts, delivery.last_error) == ("processed", 1, "")
     assert Member.objects.get().email == "new@example.com"
 
 
@@ -394,7 +440,12 @@ def test_customer_redact_erases_personal_data_and_keeps_anonymous_totals(client,
     assert sum("aisyah@example.com" in b for b in bodies.values()) == 0
     assert sum("b@example.com" in b for b in bodies.values()) == 1
     redact = PrivacyRequest.objects.get(kind="customer_redact")
-    assert redact.summary == "Member redacted; 1 stored record(s) scrubbed."
+    # the stored orders/paid body, and the order record of that order
+    assert redact.summary == "Member redacted; 2 stored record(s) scrubbed."
+    from loyalty.earning.models import OrderRecord
+
+    emails = dict(OrderRecord.objects.values_list("order_id", "email"))
+    assert emails == {"820982911946154508": "", "2": "b@example.com"}
 
 
 def test_customer_update_after_redact_does_not_bring_the_data_back(client, shop):
