@@ -9,6 +9,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.views.decorators.clickjacking import xframe_options_exempt
 
 from loyalty.core.errors import error_response
@@ -56,6 +57,16 @@ def sdk_response(res, *, shop_domain: str = "") -> HttpResponse:
     return response
 
 
+def _has_usable_token(shop: Shop) -> bool:
+    """A token we can use or refresh; otherwise a fresh token exchange is the way back."""
+    if not shop.access_token:
+        return False
+    now = timezone.now()
+    if shop.refresh_token_expires_at and shop.refresh_token_expires_at <= now:
+        return bool(shop.access_token_expires_at is None or shop.access_token_expires_at > now)
+    return True
+
+
 def embedded_admin(view):
     """Verify the session token (document loads: `id_token`; fetches: `Authorization: Bearer`),
     install through token exchange when the shop has no usable token, and answer with the
@@ -76,7 +87,7 @@ def embedded_admin(view):
             return sdk_response(verified.invalid_token_response)
         shop_domain = shop_domain_from(verified.shop)
         shop = Shop.objects.filter(platform=Platform.SHOPIFY, domain=shop_domain).first()
-        if shop is None or not shop.is_installed or not shop.access_token:
+        if shop is None or not shop.is_installed or not _has_usable_token(shop):
             if not verified.id_token or not verified.id_token.exchangeable:
                 return error_response(
                     code="not_installed", message="Open the app from the Shopify admin.", status=401

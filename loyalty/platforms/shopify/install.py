@@ -14,6 +14,7 @@ from loyalty.platforms.shopify.admin_api import admin_graphql, user_errors
 from loyalty.platforms.shopify.errors import AdminApiError
 from loyalty.platforms.shopify.sdk import http_client, shopify_app, shopify_url
 from loyalty.platforms.shopify.tokens import tokens_from_sdk
+from loyalty.platforms.shopify.webhooks import deliveries_waiting_for_install
 from loyalty.shops.models import Shop
 from loyalty.shops.services import Tokens, shop_install, shop_update_details
 
@@ -114,6 +115,7 @@ def _installed(*, shop_domain: str, tokens: Tokens) -> Shop:
         shop, activated = shop_install(domain=shop_domain, tokens=tokens)
         if activated:
             transaction.on_commit(lambda: _enqueue_after_install(shop.pk))
+        deliveries_waiting_for_install(shop_domain=shop.domain)
     return shop
 
 

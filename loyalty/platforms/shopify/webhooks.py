@@ -33,6 +33,9 @@ UNFINISHED = (DeliveryStatus.RECEIVED, DeliveryStatus.RETRYING)
 AFTER_UNINSTALL_TOPICS = translate.PRIVACY_TOPICS | translate.LIFECYCLE_TOPICS
 
 
+UNKNOWN_SHOP = "unknown shop: waiting for the install"
+
+
 class TransientError(Exception):
     """Worth retrying later: a dependency was down or busy."""
 
@@ -259,7 +262,9 @@ def process_delivery(delivery_id: int, *, now: datetime | None = None) -> Proces
 def _dispatch(delivery: WebhookDelivery) -> tuple[str, str]:
     shop = Shop.objects.filter(platform=Platform.SHOPIFY, domain=delivery.shop_domain).first()
     if shop is None:
-        return DeliveryStatus.IGNORED, "unknown shop"
+        # With managed install, Shopify may deliver before the merchant first opens the app
+        # (which is when Setia gets its token and the shop row): wait for the install.
+        raise TransientError(UNKNOWN_SHOP)
     delivery.shop = shop
     if not shop.is_installed and delivery.topic not in AFTER_UNINSTALL_TOPICS:
         return DeliveryStatus.IGNORED, "shop not installed"
@@ -313,6 +318,18 @@ def deliveries_due(*, now: datetime, stuck_after: timedelta, limit: int) -> list
         .order_by("pk")
         .values_list("pk", flat=True)[:limit]
     )
+
+
+def deliveries_waiting_for_install(*, shop_domain: str) -> int:
+    """A shop was just installed: process what arrived for it before, at once."""
+    ids = list(
+        WebhookDelivery.objects.filter(
+            shop_domain=shop_domain,
+            status__in=[DeliveryStatus.RETRYING, DeliveryStatus.FAILED],
+            last_error__contains=UNKNOWN_SHOP,
+        ).values_list("pk", flat=True)
+    )
+    return deliveries_replay(ids=ids) if ids else 0
 
 
 def deliveries_replay(*, ids: list[int]) -> int:

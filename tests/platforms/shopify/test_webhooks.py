@@ -180,16 +180,34 @@ def test_unknown_topic_is_recorded_and_acknowledged(client, shop):
     )
 
 
-def test_unknown_shop_is_recorded_and_acknowledged(client, db):
-    response = post_webhook(client, "orders/paid", order_payload(), shop="stranger.myshopify.com")
+def test_delivery_for_a_shop_not_installed_yet_waits_and_runs_at_install(
+    client, db, django_capture_on_commit_callbacks
+):
+    from loyalty.platforms.shopify.install import _installed
+    from loyalty.shops.services import Tokens
+
+    response = post_webhook(client, "orders/paid", order_payload(), shop="early.myshopify.com")
 
     assert response.status_code == 200
     delivery = WebhookDelivery.objects.get()
-    assert (delivery.status, delivery.outcome, delivery.shop_id) == (
-        "ignored",
-        "unknown shop",
-        None,
-    )
+    assert (delivery.status, delivery.shop_id) == ("retrying", None)
+    assert "unknown shop: waiting for the install" in delivery.last_error
+
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        mock.patch("loyalty.platforms.shopify.install._enqueue_after_install"),
+    ):
+        _installed(
+            shop_domain="early.myshopify.com",
+            tokens=Tokens(
+                access_token="shpat_x",
+                scopes="read_orders,write_customers,write_discounts,write_app_proxy",
+            ),
+        )
+
+    delivery.refresh_from_db()
+    assert delivery.status == "processed"
+    assert Member.objects.get().points_balance == 180
 
 
 def test_broker_down_still_answers_200_and_keeps_the_delivery_for_the_sweeper(client, shop):
@@ -477,7 +495,7 @@ def test_shop_redact_deletes_everything_but_the_audit_record(client, shop):
     assert list(
         WebhookDelivery.objects.order_by("pk").values_list("shop_domain", "topic", "status", "shop")
     ) == [
-        ("other.myshopify.com", "orders/paid", "ignored", None),
+        ("other.myshopify.com", "orders/paid", "retrying", None),  # waits for its install
         (SHOP, "shop/redact", "processed", None),
     ]
     audit = PrivacyRequest.objects.get()
