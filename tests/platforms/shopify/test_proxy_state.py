@@ -55,9 +55,55 @@ def test_guest_gets_the_program_and_no_customer(client, shop):
         "program": {"name": "Rewards", "points_name": "points"},
         "customer": None,
         "rewards": [],
-        "ways_to_earn": [{"name": "Place an order: 1 points per USD spent", "points": 1}],
+        "ways_to_earn": [{"kind": "order", "name": "1 points per USD spent", "points": 1}],
     }
     assert response["Cache-Control"] == "private, no-store"
+
+
+def test_ways_to_earn_come_from_the_live_rules(client, shop):
+    from datetime import timedelta
+
+    from loyalty.earning.models import ActionRule, EarnRule
+
+    EarnRule.objects.create(
+        shop=shop,
+        name="Double batik",
+        kind="product",
+        effect="multiply",
+        target="collection",
+        values=["c1"],
+        multiplier=2,
+    )
+    EarnRule.objects.create(
+        shop=shop, name="Every 5th order", kind="milestone", points=200, every_nth=5
+    )
+    EarnRule.objects.create(
+        shop=shop,
+        name="Over",
+        kind="campaign",
+        points=50,
+        ends_at=timezone.now() - timedelta(days=1),
+    )
+    EarnRule.objects.create(
+        shop=shop,
+        name="No gift cards",
+        kind="product",
+        effect="exclude",
+        target="tag",
+        values=["gift"],
+    )
+    ActionRule.objects.create(
+        shop=shop, action="birthday", name="Birthday treat", points=100, cap="per_year"
+    )
+
+    ways = get_state(client).json()["ways_to_earn"]
+
+    assert ways == [
+        {"kind": "order", "name": "1 points per USD spent", "points": 1},
+        {"kind": "milestone", "name": "Every 5th order", "points": 200},
+        {"kind": "product", "name": "Double batik", "points": 0, "multiplier": 2.0},
+        {"kind": "action", "action": "birthday", "name": "Birthday treat", "points": 100},
+    ]
 
 
 def test_logged_in_member_gets_their_points(client, shop):

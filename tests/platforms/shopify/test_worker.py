@@ -31,3 +31,31 @@ def test_webhook_is_processed_by_a_real_worker(client, tasks_to_worker):
     )
     member.refresh_from_db()
     assert member.email == "new@example.com"
+
+
+def test_paid_order_is_credited_through_a_real_worker(client, tasks_to_worker):
+    from loyalty.members.models import Member
+    from loyalty.platforms.shopify.standin import payloads
+
+    ShopFactory(domain=SHOP, access_token="shpat_x")
+    orders = [
+        payloads.order_payload(
+            order_id=8000 + n,
+            customer_id=4242,
+            currency="MYR",
+            line_items=[{"id": 100 + n, "price": "25.00", "quantity": 2}],
+        )
+        for n in range(5)
+    ]
+
+    for payload in orders + orders[:2]:  # two duplicates, as Shopify's retries would send
+        assert post_webhook(client, "orders/paid", payload).status_code == 200
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if WebhookDelivery.objects.exclude(status="received").count() == 7:
+            break
+        time.sleep(0.2)
+    member = Member.objects.get(platform_customer_id="4242")
+    assert (member.points_balance, member.lifetime_earned) == (250, 250)
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"processed"}
