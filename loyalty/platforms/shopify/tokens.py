@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -23,6 +23,7 @@ from loyalty.shops.services import Tokens, shop_store_tokens
 logger = logging.getLogger(__name__)
 
 REFRESH_MARGIN = timedelta(minutes=5)
+REFRESH_TIMEOUT = 5.0  # seconds per attempt: the shop's row stays locked meanwhile
 
 
 def _iso(value: datetime | None) -> str:
@@ -59,6 +60,10 @@ def shop_access_token(*, shop: Shop, stale_token: str = "", now: datetime | None
     if _is_fresh(shop, now) and shop.access_token != stale_token:
         return shop.access_token
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # Waiting longer than a refresh takes means something is stuck: fail, retry later.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '20s'")
         locked = Shop.objects.select_for_update().get(pk=shop.pk)
         if _is_fresh(locked, now) and locked.access_token != stale_token:
             _copy_tokens(shop, locked)  # someone refreshed while we waited for the lock
@@ -67,7 +72,7 @@ def shop_access_token(*, shop: Shop, stale_token: str = "", now: datetime | None
             raise AdminApiError(
                 "no_token", f"{locked.domain} has no usable token: the app must be reinstalled."
             )
-        with http_client() as client:
+        with http_client(timeout=REFRESH_TIMEOUT) as client:
             result = shopify_app().refresh_token_exchanged_access_token(
                 access_token={
                     "shop": locked.domain,

@@ -218,8 +218,10 @@ def process_delivery(delivery_id: int, *, now: datetime | None = None) -> Proces
             .filter(pk=delivery_id, status__in=UNFINISHED)
             .first()
         )
-        if delivery is None or (delivery.next_attempt_at and delivery.next_attempt_at > now):
-            return ProcessResult("skipped")  # done already, someone else has it, or not yet due
+        if delivery is None:
+            return ProcessResult("skipped")  # done already, or another worker has it
+        if delivery.status == DeliveryStatus.RETRYING and delivery.next_attempt_at > now:
+            return ProcessResult("skipped")  # its retry is not due yet
         delivery.attempts += 1
         retry_in = None
         try:
@@ -305,19 +307,27 @@ def _occurred_at(delivery: WebhookDelivery) -> datetime:
     return triggered
 
 
-def deliveries_due(*, now: datetime, stuck_after: timedelta, limit: int) -> list[int]:
+def deliveries_due(
+    *, now: datetime, stuck_after: timedelta, limit: int, lease: timedelta = timedelta(minutes=5)
+) -> list[int]:
     """Deliveries a worker should have taken by now: retries that are due, and received ones
-    older than `stuck_after` (their task may have been lost by the broker)."""
+    older than `stuck_after` (their task may have been lost by the broker).
+
+    Received rows handed out here get a lease (`next_attempt_at`), so during a long backlog
+    the sweeper does not queue the same rows again every minute."""
     from django.db.models import Q
 
-    return list(
-        WebhookDelivery.objects.filter(
-            Q(status=DeliveryStatus.RETRYING, next_attempt_at__lte=now)
-            | Q(status=DeliveryStatus.RECEIVED, received_at__lte=now - stuck_after)
-        )
-        .order_by("pk")
-        .values_list("pk", flat=True)[:limit]
+    due = Q(status=DeliveryStatus.RETRYING, next_attempt_at__lte=now) | (
+        Q(status=DeliveryStatus.RECEIVED, received_at__lte=now - stuck_after)
+        & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
     )
+    ids = list(
+        WebhookDelivery.objects.filter(due).order_by("pk").values_list("pk", flat=True)[:limit]
+    )
+    WebhookDelivery.objects.filter(pk__in=ids, status=DeliveryStatus.RECEIVED).update(
+        next_attempt_at=now + lease
+    )
+    return ids
 
 
 def deliveries_waiting_for_install(*, shop_domain: str) -> int:

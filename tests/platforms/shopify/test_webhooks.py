@@ -227,6 +227,25 @@ def test_broker_down_still_answers_200_and_keeps_the_delivery_for_the_sweeper(cl
     assert delivery.status == "processed"
 
 
+def test_sweeper_hands_out_a_backlog_once_per_lease(client, shop):
+    with mock.patch.object(
+        tasks.process_webhook, "delay", side_effect=ConnectionError("broker down")
+    ):
+        for _ in range(3):
+            post_webhook(client, "orders/paid", order_payload())
+    now = timezone.now() + timedelta(minutes=3)
+
+    first = webhooks.deliveries_due(now=now, stuck_after=timedelta(minutes=2), limit=100)
+    again = webhooks.deliveries_due(
+        now=now + timedelta(minutes=1), stuck_after=timedelta(minutes=2), limit=100
+    )
+    after_lease = webhooks.deliveries_due(
+        now=now + timedelta(minutes=6), stuck_after=timedelta(minutes=2), limit=100
+    )
+
+    assert (len(first), again, len(after_lease)) == (3, [], 3)
+
+
 # --- processing -----------------------------------------------------------------------------
 
 
