@@ -194,8 +194,8 @@ def test_delivery_for_a_shop_not_installed_yet_waits_and_runs_at_install(
     assert "unknown shop: waiting for the install" in delivery.last_error
 
     with (
+        mock.patch("loyalty.platforms.shopify.install._enqueue_after_install") as after_install,
         django_capture_on_commit_callbacks(execute=True),
-        mock.patch("loyalty.platforms.shopify.install._enqueue_after_install"),
     ):
         _installed(
             shop_domain="early.myshopify.com",
@@ -208,6 +208,7 @@ def test_delivery_for_a_shop_not_installed_yet_waits_and_runs_at_install(
     delivery.refresh_from_db()
     assert delivery.status == "processed"
     assert Member.objects.get().points_balance == 180
+    assert after_install.call_count == 1
 
 
 def test_broker_down_still_answers_200_and_keeps_the_delivery_for_the_sweeper(client, shop):
