@@ -170,6 +170,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "loyalty.ledger.tasks.expire_due_lots",
         "schedule": 15 * 60.0,
     },
+    "shopify-reconcile-recent-orders": {
+        "task": "loyalty.platforms.shopify.tasks.reconcile_recent_orders",
+        "schedule": 30 * 60.0,
+    },
 }
 
 # Shopify (used from the Shopify integration on; declared here so the names are stable).

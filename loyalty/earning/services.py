@@ -28,6 +28,7 @@ from loyalty.members.services import member_get_or_create, redacted_customer_id
 from loyalty.shops.models import EarnTrigger, Program, Shop, ShortfallPolicy
 
 PAID_STATUSES = {"paid", "partially_refunded", "refunded"}
+REDACTED_PREFIX = "redacted:"
 
 
 # --- public ---------------------------------------------------------------------------------
@@ -218,6 +219,8 @@ def _converge(shop: Shop, record: OrderRecord, *, customer: CustomerData | None,
 def _member_for(
     shop: Shop, program: Program, record: OrderRecord, customer: CustomerData | None
 ) -> Member | None:
+    if record.platform_customer_id.startswith(REDACTED_PREFIX):
+        return None  # erased at the customer's request
     if record.platform_customer_id:
         customer_id = record.platform_customer_id
         if Member.objects.filter(

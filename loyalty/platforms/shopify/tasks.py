@@ -63,3 +63,41 @@ def after_install(self, shop_id: int) -> None:
         if exc.transient and not self.request.is_eager:
             raise self.retry(countdown=30 * 2**self.request.retries) from exc
         raise
+
+
+@shared_task(bind=True, ignore_result=True, acks_late=True)
+def reconcile_recent_orders(self, shop_id: int | None = None) -> str:
+    """Beat, every 30 minutes: apply the orders Shopify changed lately, read from the Admin
+    API, so an order whose webhook never came still earns (or is refunded, or cancelled).
+
+    Without `shop_id`: one run per installed shop is enqueued (each shop has its own rate
+    limit and time budget). With it: that shop is reconciled from its watermark (the last two
+    days without one; see `reconcile.reconcile_recent`). A run that stopped at its page or time
+    budget goes on at once in a new task; a failed one is tried again by the next beat.
+    """
+    from loyalty.platforms.shopify import reconcile
+    from loyalty.platforms.shopify.errors import AdminApiError
+    from loyalty.shops.models import Platform, Shop
+
+    installed = Shop.objects.filter(
+        platform=Platform.SHOPIFY, installed_at__isnull=False, uninstalled_at__isnull=True
+    )
+    if shop_id is None:
+        ids = list(installed.order_by("pk").values_list("pk", flat=True))
+        for pk in ids:
+            reconcile_recent_orders.delay(pk)
+        return f"{len(ids)} shop(s) to reconcile"
+    shop = installed.filter(pk=shop_id).first()
+    if shop is None:
+        return "not installed"
+    try:
+        result = reconcile.reconcile_recent(shop=shop)
+    except AdminApiError as exc:
+        # Each order is applied whole or not at all, and the watermark did not move.
+        logger.warning("reconciling %s failed (%s): %s", shop.domain, exc.code, exc)
+        return f"failed: {exc.code}"
+    if result is None:
+        return "skipped: already running, or read_orders not granted"
+    if not result.complete and not self.request.is_eager:
+        reconcile_recent_orders.apply_async((shop.pk,), countdown=1)
+    return f"{result.orders} order(s), {result.changed} changed, {result.points:+d} points"

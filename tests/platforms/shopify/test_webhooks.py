@@ -486,6 +486,20 @@ def test_customer_redact_erases_personal_data_and_keeps_anonymous_totals(client,
     assert emails == {"820982911946154508": "", "2": "b@example.com"}
 
 
+def test_late_order_event_after_redact_brings_nothing_back(client, shop):
+    from loyalty.earning.models import OrderRecord
+
+    guest = order_payload(order_id=77, customer_id=None, email="guest@example.com")
+    post_webhook(client, "orders/paid", guest)
+    post_webhook(client, "customers/redact", {"customer": {"id": 555}, "orders_to_redact": [77]})
+
+    post_webhook(client, "orders/updated", guest)
+
+    record = OrderRecord.objects.get(order_id="77")
+    assert (record.email, record.member_id) == ("", None)
+    assert not Member.objects.filter(shop=shop).exists()
+
+
 def test_customer_update_after_redact_does_not_bring_the_data_back(client, shop):
     MemberFactory(shop=shop, platform_customer_id=str(CUSTOMER_ID), email="aisyah@example.com")
     post_webhook(client, "customers/redact", {"customer": {"id": CUSTOMER_ID}})

@@ -1,10 +1,11 @@
 """Shopify Admin GraphQL as the stand-in answers it: schema, object shapes and resolvers.
 
-Only the operations Setia uses exist (shop, customer, webhook subscriptions, code discounts,
-tags, metafields); anything else is ``Field 'x' doesn't exist on type 'QueryRoot'``. Shapes,
-``userErrors`` and messages follow Shopify's Admin API; where Shopify's exact wording was not
-known the message says what is wrong in the same style. Access scopes are enforced
-(``ACCESS_DENIED``), and every answer carries ``extensions.cost`` from a per-shop leaky bucket.
+Only the operations Setia uses exist (shop, customer, orders and refunds, webhook subscriptions,
+code discounts, tags, metafields); anything else is
+``Field 'x' doesn't exist on type 'QueryRoot'``. Shapes, ``userErrors`` and messages follow
+Shopify's Admin API; where Shopify's exact wording was not known the message says what is wrong
+in the same style. Access scopes are enforced (``ACCESS_DENIED``), and every answer carries
+``extensions.cost`` from a per-shop leaky bucket. Orders are built in ``orders.py``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
+from . import orders
 from .graphql import FieldError, Prepared, Resolver, Schema, connection, prepare
 from .state import (
     AccessToken,
@@ -51,6 +53,9 @@ OBJECTS: dict[str, dict[str, str]] = {
         "webhookSubscriptions": "WebhookSubscriptionConnection",
         "codeDiscountNode": "DiscountCodeNode",
         "codeDiscountNodeByCode": "DiscountCodeNode",
+        "orders": "OrderConnection",
+        "order": "Order",
+        "refund": "Refund",
     },
     "Mutation": {
         "webhookSubscriptionCreate": "WebhookSubscriptionCreatePayload",
@@ -106,6 +111,90 @@ OBJECTS: dict[str, dict[str, str]] = {
     },
     "CustomerEmailAddress": {"emailAddress": _S, "marketingState": _S},
     "MoneyV2": {"amount": "Decimal", "currencyCode": "CurrencyCode"},
+    "MoneyBag": {"shopMoney": "MoneyV2", "presentmentMoney": "MoneyV2"},
+    "Order": {
+        "id": _ID,
+        "legacyResourceId": "UnsignedInt64",
+        "name": _S,
+        "number": "Int",
+        "email": _S,
+        "phone": _S,
+        "note": _S,
+        "tags": _S,
+        "test": _B,
+        "confirmed": _B,
+        "closed": _B,
+        "closedAt": _DT,
+        "createdAt": _DT,
+        "updatedAt": _DT,
+        "processedAt": _DT,
+        "cancelledAt": _DT,
+        "cancelReason": "OrderCancelReason",
+        "displayFinancialStatus": "OrderDisplayFinancialStatus",
+        "displayFulfillmentStatus": "OrderDisplayFulfillmentStatus",
+        "fullyPaid": _B,
+        "sourceName": _S,
+        "currencyCode": "CurrencyCode",
+        "presentmentCurrencyCode": "CurrencyCode",
+        "discountCodes": _S,
+        "customer": "Customer",
+        "subtotalPriceSet": "MoneyBag",
+        "currentSubtotalPriceSet": "MoneyBag",
+        "totalDiscountsSet": "MoneyBag",
+        "currentTotalDiscountsSet": "MoneyBag",
+        "totalShippingPriceSet": "MoneyBag",
+        "currentShippingPriceSet": "MoneyBag",
+        "totalTaxSet": "MoneyBag",
+        "currentTotalTaxSet": "MoneyBag",
+        "totalPriceSet": "MoneyBag",
+        "currentTotalPriceSet": "MoneyBag",
+        "totalRefundedSet": "MoneyBag",
+        "lineItems": "LineItemConnection",
+        "refunds": "Refund",
+    },
+    "LineItem": {
+        "id": _ID,
+        "name": _S,
+        "title": _S,
+        "variantTitle": _S,
+        "vendor": _S,
+        "sku": _S,
+        "quantity": "Int",
+        "currentQuantity": "Int",
+        "refundableQuantity": "Int",
+        "isGiftCard": _B,
+        "requiresShipping": _B,
+        "taxable": _B,
+        "product": "Product",
+        "variant": "ProductVariant",
+        "originalUnitPriceSet": "MoneyBag",
+        "originalTotalSet": "MoneyBag",
+        "discountedTotalSet": "MoneyBag",
+        "totalDiscountSet": "MoneyBag",
+        "discountAllocations": "DiscountAllocation",
+    },
+    "Product": {"id": _ID, "legacyResourceId": "UnsignedInt64"},
+    "ProductVariant": {"id": _ID, "legacyResourceId": "UnsignedInt64", "sku": _S},
+    "DiscountAllocation": {"allocatedAmountSet": "MoneyBag"},
+    "Refund": {
+        "id": _ID,
+        "legacyResourceId": "UnsignedInt64",
+        "createdAt": _DT,
+        "updatedAt": _DT,
+        "note": _S,
+        "totalRefundedSet": "MoneyBag",
+        "refundLineItems": "RefundLineItemConnection",
+    },
+    "RefundLineItem": {
+        "id": _ID,
+        "lineItem": "LineItem",
+        "quantity": "Int",
+        "restockType": "RefundLineItemRestockType",
+        "restocked": _B,
+        "subtotalSet": "MoneyBag",
+        "totalTaxSet": "MoneyBag",
+        "priceSet": "MoneyBag",
+    },
     "Metafield": {
         "id": _ID,
         "legacyResourceId": "UnsignedInt64",
@@ -218,7 +307,15 @@ OBJECTS["DiscountCodeFreeShipping"] = {
     "appliesOnOneTimePurchase": _B,
     "appliesOnSubscription": _B,
 }
-for _node in ("WebhookSubscription", "DiscountRedeemCode", "Metafield", "Customer"):
+for _node in (
+    "WebhookSubscription",
+    "DiscountRedeemCode",
+    "Metafield",
+    "Customer",
+    "Order",
+    "LineItem",
+    "RefundLineItem",
+):
     OBJECTS[f"{_node}Connection"] = {
         "nodes": _node,
         "edges": f"{_node}Edge",
@@ -241,7 +338,19 @@ INTERFACES: dict[str, tuple[dict[str, str], frozenset[str]]] = {
     "Node": (
         {"id": _ID},
         frozenset(
-            {"Customer", "Shop", "Metafield", "WebhookSubscription", "DiscountCodeNode", "Domain"}
+            {
+                "Customer",
+                "Shop",
+                "Metafield",
+                "WebhookSubscription",
+                "DiscountCodeNode",
+                "Domain",
+                "Order",
+                "LineItem",
+                "Refund",
+                "Product",
+                "ProductVariant",
+            }
         ),
     ),
     "HasMetafields": (
@@ -298,6 +407,15 @@ for _owner in ("Customer", "Shop", "HasMetafields"):
     FIELD_ARGS[(_owner, "metafields")] = (_PAGING | {"namespace", "keys"}, frozenset())
 for _discount in ("DiscountCodeBasic", "DiscountCodeFreeShipping"):
     FIELD_ARGS[(_discount, "codes")] = (_PAGING | {"query", "sortKey"}, frozenset())
+FIELD_ARGS[("QueryRoot", "orders")] = (
+    _PAGING | {"query", "sortKey", "savedSearchId"},
+    frozenset(),
+)
+FIELD_ARGS[("QueryRoot", "order")] = (frozenset({"id"}), frozenset({"id"}))
+FIELD_ARGS[("QueryRoot", "refund")] = (frozenset({"id"}), frozenset({"id"}))
+FIELD_ARGS[("Order", "lineItems")] = (_PAGING, frozenset())
+FIELD_ARGS[("Order", "refunds")] = (frozenset({"first"}), frozenset())
+FIELD_ARGS[("Refund", "refundLineItems")] = (_PAGING, frozenset())
 
 WEBHOOK_TOPIC_SCOPES: dict[str, str | None] = {
     "APP_UNINSTALLED": None,
@@ -381,11 +499,12 @@ class Context:
     token: AccessToken
     api_version: str
     root_field: str = ""
+    search: list[dict[str, Any]] = field(default_factory=list)  # extensions.search
 
-    def require(self, scope: str) -> None:
+    def require(self, scope: str, field_name: str | None = None) -> None:
         if not has_scope(self.token.scopes, scope):
             raise FieldError(
-                f"Access denied for {self.root_field} field. "
+                f"Access denied for {field_name or self.root_field} field. "
                 f"Required access: `{scope}` access scope.",
                 code="ACCESS_DENIED",
                 documentation=ACCESS_DOCS,
@@ -737,6 +856,71 @@ def _r_code_discount_node_by_code(ctx: Context, args: dict[str, Any]) -> Any:
     ctx.require("read_discounts")
     found = ctx.shop.discount_by_code(str(args["code"]))
     return discount_obj(ctx, found) if found else None
+
+
+def _visible_orders(ctx: Context) -> list[dict[str, Any]]:
+    all_orders = has_scope(ctx.token.scopes, "read_all_orders")
+    now = ctx.store.now()
+    return [
+        o for o in ctx.shop.orders.values() if orders.visible(o, now=now, all_orders=all_orders)
+    ]
+
+
+def order_obj(ctx: Context, order: dict[str, Any]) -> dict[str, Any]:
+    data = order.get("customer") or {}
+
+    def customer(**_: Any) -> Any:
+        if data.get("id") is None:
+            return None
+        ctx.require("read_customers", "customer")
+        found = ctx.shop.customers.get(int(data["id"]))
+        return customer_obj(ctx, found) if found else None
+
+    return orders.order_node(order, customer)
+
+
+def _r_orders(ctx: Context, args: dict[str, Any]) -> Any:
+    ctx.require("read_orders")
+    text = args.get("query")
+    search = orders.OrderSearch(str(text), ctx.shop.iana_timezone) if text else None
+    if search is not None and search.warnings:
+        ctx.search.append({"path": ["orders"], "query": text, "warnings": search.warnings})
+    reverse = bool(args.get("reverse"))
+    found, key = orders.list_orders(
+        _visible_orders(ctx),
+        search=search,
+        sort_key=str(args.get("sortKey") or "ID"),
+        reverse=reverse,
+    )
+    return orders.keyset_connection(
+        found,
+        key=key,
+        node=lambda o: order_obj(ctx, o),
+        first=args.get("first"),
+        last=args.get("last"),
+        after=args.get("after"),
+        before=args.get("before"),
+        descending=reverse,
+    )
+
+
+def _r_order(ctx: Context, args: dict[str, Any]) -> Any:
+    _, num = parse_gid(args["id"], "Order")
+    ctx.require("read_orders")
+    found = next((o for o in _visible_orders(ctx) if int(o["id"]) == num), None)
+    return order_obj(ctx, found) if found else None
+
+
+def _r_refund(ctx: Context, args: dict[str, Any]) -> Any:
+    _, num = parse_gid(args["id"], "Refund")
+    ctx.require("read_orders")
+    for order in _visible_orders(ctx):
+        for refund in order.get("refunds") or []:
+            if str(refund.get("id")) == str(num):
+                currency = order.get("currency") or ctx.shop.currency
+                presentment = order.get("presentment_currency") or currency
+                return orders.refund_node(refund, order, currency, presentment)
+    return None
 
 
 # -- resolvers: mutations -------------------------------------------------------------------------
@@ -1102,6 +1286,9 @@ RESOLVERS: dict[tuple[str, str], Resolver] = {
     ("QueryRoot", "webhookSubscriptions"): _r_webhook_subscriptions,
     ("QueryRoot", "codeDiscountNode"): _r_code_discount_node,
     ("QueryRoot", "codeDiscountNodeByCode"): _r_code_discount_node_by_code,
+    ("QueryRoot", "orders"): _r_orders,
+    ("QueryRoot", "order"): _r_order,
+    ("QueryRoot", "refund"): _r_refund,
     ("Mutation", "webhookSubscriptionCreate"): _r_webhook_subscription_create,
     ("Mutation", "webhookSubscriptionDelete"): _r_webhook_subscription_delete,
     ("Mutation", "discountCodeBasicCreate"): _r_discount_basic,
@@ -1161,4 +1348,6 @@ def execute(
             "throttleStatus": status,
         }
     }
+    if ctx.search:
+        body["extensions"]["search"] = ctx.search
     return Result(body, names)

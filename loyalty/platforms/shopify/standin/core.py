@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from . import payloads, senders
+from . import admin_api, payloads, senders
 from .oauth import AppConfig
 from .server import Dispatcher, HTTPServerThread
 from .signing import (
@@ -20,7 +20,16 @@ from .signing import (
     session_token_claims,
 )
 from .signing import sign_oauth_query as _sign_oauth_query
-from .state import DEFAULT_SCOPES, FaultQueue, RecordedRequest, RefreshReuse, Shop, Store
+from .state import (
+    DEFAULT_SCOPES,
+    AccessToken,
+    FaultQueue,
+    RecordedRequest,
+    RefreshReuse,
+    Shop,
+    Store,
+    normalize_scopes,
+)
 
 
 class StandIn:
@@ -171,6 +180,42 @@ class StandIn:
             amount_spent=amount_spent,
         )
         return customer.as_dict()
+
+    def add_order(self, shop_domain: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Put an order into the shop, given as the webhook payload dict
+        (``payloads.order_payload(...)``), so one fixture feeds both webhooks and the Admin API.
+
+        Adding an order with an id already there replaces it (an edit, a refund, a
+        cancellation). The payload's ``updated_at`` is kept as given; without one, a new order
+        was last updated when created and a replaced one now. Returns
+        ``{"id", "gid", "name", "updated_at"}``.
+        """
+        return self.store.add_order(shop_domain, payload)
+
+    def graphql(
+        self,
+        shop_domain: str,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        scopes: Iterable[str] | str | None = None,
+        api_version: str = "2026-10",
+    ) -> dict[str, Any]:
+        """Run an Admin GraphQL document in-process, as the shop's app (``scopes``: the shop's
+        by default): the JSON body Shopify would send. No HTTP, no faults, nothing recorded;
+        validation, scopes and the cost bucket apply. Works without ``start()``, for pure
+        tests of what the app makes of an answer."""
+        shop = self.shop(shop_domain)
+        token = AccessToken(
+            token="in-process",  # noqa: S106 - never stored, never valid over HTTP
+            shop=shop.domain,
+            scopes=normalize_scopes(scopes) if scopes is not None else shop.scopes,
+            online=False,
+            expires_at=None,
+            created_at=self.store.now(),
+        )
+        context = admin_api.Context(self.store, shop, token, api_version)
+        return admin_api.execute(context, query, variables).body
 
     # -- credentials -------------------------------------------------------------------------------
     def issue_code(

@@ -227,6 +227,8 @@ class ControlAPI:
     GET  /_standin/shops/{domain}              -> everything the app created in the shop
     POST /_standin/shops/{domain}/customers    {customer_id?, email?, first_name?, last_name?,
                                                 tags?, ...} -> 201 customer
+    POST /_standin/shops/{domain}/orders       an order payload (payloads.order_payload) -> 201
+                                                {id, gid, name, updated_at}; same id replaces
     GET  /_standin/faults                      -> {"pending": [...]}
     POST /_standin/faults                      {kind, count?, target?, retry_after?, delay?}
     GET  /_standin/requests                    -> {"requests": [...]}
@@ -265,15 +267,17 @@ class ControlAPI:
             if not domain:
                 raise ValueError("domain is required")
             return Response.json(201, s.add_shop(str(domain), **body).summary())
-        shop_match = re.fullmatch(r"/shops/([^/]+)(/customers)?", path)
+        shop_match = re.fullmatch(r"/shops/([^/]+)(/customers|/orders)?", path)
         if shop_match and req.method == "GET" and not shop_match[2]:
             with s.store.lock:
                 found = s.store.shops.get(shop_match[1].lower())
                 if found is None:
                     return Response.json(404, {"error": f"unknown shop {shop_match[1]!r}"})
                 return Response.json(200, found.dump())
-        if shop_match and req.method == "POST" and shop_match[2]:
+        if shop_match and req.method == "POST" and shop_match[2] == "/customers":
             return Response.json(201, s.add_customer(shop_match[1], **body))
+        if shop_match and req.method == "POST" and shop_match[2] == "/orders":
+            return Response.json(201, s.add_order(shop_match[1], body))
         if route == ("GET", "/faults"):
             return Response.json(200, {"pending": s.faults.pending()})
         if route == ("POST", "/faults"):

@@ -186,6 +186,9 @@ class Shop:
     discounts: list[Discount] = field(default_factory=list)
     webhooks: list[WebhookSubscription] = field(default_factory=list)
     metafields: dict[tuple[str, str, str], Metafield] = field(default_factory=dict)
+    # Orders as REST-shaped dicts (``payloads.order_payload``), by id; the Admin API renders
+    # them as GraphQL ``Order`` objects (see ``orders.py``).
+    orders: dict[int, dict[str, Any]] = field(default_factory=dict)
     bucket_available: float = 0.0
     bucket_updated: float = 0.0
 
@@ -508,6 +511,41 @@ class Store:
             )
             shop.customers[cid] = customer
             return customer
+
+    def add_order(self, domain: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Store (or replace) an order given as the webhook payload dict. Its customer, when it
+        has one the shop does not know yet, is added to the shop's customers."""
+        if not isinstance(payload, dict) or payload.get("id") in (None, ""):
+            raise ValueError("an order needs an 'id'")
+        order = copy.deepcopy(payload)
+        order_id = int(order["id"])
+        with self.lock:
+            shop = self.shop(domain)
+            if not order.get("updated_at"):
+                # A change without a stamp happened now; a new order was last updated when made.
+                replacing = order_id in shop.orders
+                fresh = replacing or not order.get("created_at")
+                order["updated_at"] = iso(self.now()) if fresh else order["created_at"]
+            if not order.get("created_at"):
+                order["created_at"] = order["updated_at"]
+            customer = order.get("customer") or {}
+            if customer.get("id") is not None and int(customer["id"]) not in shop.customers:
+                self.add_customer(
+                    shop.domain,
+                    int(customer["id"]),
+                    email=customer.get("email"),
+                    first_name=customer.get("first_name"),
+                    last_name=customer.get("last_name"),
+                    phone=customer.get("phone"),
+                    tags=str(customer.get("tags") or "").split(","),
+                )
+            shop.orders[order_id] = order
+            return {
+                "id": order_id,
+                "gid": f"gid://shopify/Order/{order_id}",
+                "name": order.get("name"),
+                "updated_at": order["updated_at"],
+            }
 
     # -- authorization codes and tokens -------------------------------------------------------
     def issue_code(self, domain: str, scopes: Iterable[str] | str | None, online: bool) -> str:
