@@ -43,11 +43,13 @@ def order_event_received(*, shop: Shop, event: OrderEvent, now: datetime | None 
         if not record.facts or record.facts_updated_at is None or stamp >= record.facts_updated_at:
             record.facts = _facts(order)
             record.facts_updated_at = stamp
+        redacted = record.platform_customer_id.startswith(REDACTED_PREFIX)
         if order.customer and not record.platform_customer_id:
             record.platform_customer_id = order.customer.platform_customer_id
-        record.email = record.email or (
-            order.email or (order.customer.email if order.customer else "")
-        )
+        if not redacted:  # an erased customer's email never comes back with a late event
+            record.email = record.email or (
+                order.email or (order.customer.email if order.customer else "")
+            )
         if event.kind == OrderEventKind.PAID or order.financial_status in PAID_STATUSES:
             record.paid_at = record.paid_at or when
         if event.kind == OrderEventKind.FULFILLED or order.fulfillment_status == "fulfilled":
