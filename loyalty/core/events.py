@@ -113,7 +113,7 @@ class AppUninstalled:
 
 
 @dataclass(frozen=True)
-class CustomerDataRequest:
+class _CustomerPrivacyRequest:
     shop_id: int
     platform_customer_id: str
     email: str
@@ -123,13 +123,13 @@ class CustomerDataRequest:
 
 
 @dataclass(frozen=True)
-class CustomerRedact:
-    shop_id: int
-    platform_customer_id: str
-    email: str
-    occurred_at: datetime | None
-    source_id: str
-    order_ids: tuple[str, ...] = field(default=())
+class CustomerDataRequest(_CustomerPrivacyRequest):
+    """Export everything held on the customer, for the merchant to pass on."""
+
+
+@dataclass(frozen=True)
+class CustomerRedact(_CustomerPrivacyRequest):
+    """Erase the customer's personal data."""
 
 
 @dataclass(frozen=True)
