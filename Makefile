@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench bench-earning clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,7 @@ format: install
 
 # Webhook intake against a bare view on gunicorn, PostgreSQL and Redis (tests/benchmarks/).
 # Installs wrk when missing and apt-get can (as root); otherwise a Python generator stands in.
+# Then the earning burst (bench-earning, below).
 bench: install
 	@command -v wrk >/dev/null 2>&1 || { \
 		echo "bench: installing wrk"; \
@@ -52,6 +53,13 @@ bench: install
 		  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null 2>&1; } || \
 		echo "bench: could not install wrk; the Python load generator stands in"; }
 	$(BIN)/python tests/benchmarks/webhook_intake.py
+	@$(MAKE) --no-print-directory bench-earning
+
+# A burst of 20,000 signed orders/paid deliveries for 5,000 members through gunicorn, PostgreSQL,
+# Redis and a Celery worker of 2, then 1 and 4 processes, timed until every order is credited,
+# then ledger_audit. BENCH_EARNING_ORDERS scales it down; see tests/benchmarks/earning_burst.py.
+bench-earning: install
+	$(BIN)/python tests/benchmarks/earning_burst.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis staticfiles
