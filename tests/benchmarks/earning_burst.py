@@ -56,11 +56,9 @@ import random
 import re
 import resource
 import secrets
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -896,27 +894,11 @@ def bench(settings: Settings, workdir: Path) -> bool:
 
 
 def main() -> int:
-    # A SIGTERM (e.g. from make or CI) unwinds like Ctrl-C: gunicorn and Celery always stop.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    workdir = Path(tempfile.mkdtemp(prefix="setia-bench-earning-"))
-    keep_logs = True
-    try:
-        ok = bench(load_settings(), workdir)
-        keep_logs = not ok or os.environ.get("BENCH_KEEP_LOGS") == "1"
-        return 0 if ok else 1
-    except BenchError as exc:
-        print(f"bench: ERROR: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("bench: interrupted", file=sys.stderr)
-        return 130
-    finally:
-        with suppress(redis.RedisError):
-            broker().flushdb()  # purge whatever the run enqueued, even after an error
-        if keep_logs:
-            print(f"bench: logs kept in {workdir}", file=sys.stderr)
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+    return intake.run_main(
+        prefix="setia-bench-earning-",
+        run=lambda workdir: bench(load_settings(), workdir),
+        purge=lambda: broker().flushdb(),
+    )
 
 
 if __name__ == "__main__":

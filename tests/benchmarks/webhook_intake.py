@@ -50,7 +50,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -402,8 +402,9 @@ def broker() -> redis.Redis:
 
 def queued_messages(client: redis.Redis) -> tuple[int, int]:
     """Messages waiting in Celery's queues (kombu keeps one Redis list per queue/priority), and
-    the delivery ids they carry: intake publishes ids in batches, one message per batch."""
-    messages = ids = 0
+    the distinct delivery ids they carry: intake publishes ids in batches, one message per batch
+    (a batch in flight at a worker's exit may be sent twice: harmless, processing is idempotent)."""
+    messages, ids = 0, set()
     for key in client.scan_iter(match="celery*", count=100):
         if client.type(key) != b"list":
             continue
@@ -411,8 +412,8 @@ def queued_messages(client: redis.Redis) -> tuple[int, int]:
             messages += 1
             message = json.loads(raw)
             args = json.loads(base64.b64decode(message["body"]))[0]
-            ids += len(args[0]) if args and isinstance(args[0], list) else 1
-    return messages, ids
+            ids.update(args[0] if args and isinstance(args[0], list) else args[:1])
+    return messages, len(ids)
 
 
 def manage(env: dict[str, str], *args: str) -> str:
@@ -882,7 +883,7 @@ def report(bare: Measured, intake: Measured, inbox: Inbox, queued: int, loadgen:
         else "  WARNING: they differ (a failed enqueue is logged by gunicorn)"
     )
     print(
-        f"enqueued to Redis (no worker) = {ids} delivery ids in {messages} messages "
+        f"enqueued to Redis (no worker) = {ids} distinct delivery ids in {messages} messages "
         f"for {inbox.total_rows} rows{warning}"
     )
     return lost == 0
@@ -976,14 +977,15 @@ def bench(config: Config, workdir: Path) -> bool:
     return ok
 
 
-def main() -> int:
-    # A SIGTERM (e.g. from make or CI) unwinds like Ctrl-C, so gunicorn is always stopped.
+def run_main(*, prefix: str, run: Callable[[Path], bool], purge: Callable[[], object]) -> int:
+    """What both benchmarks do around a run: a work folder for logs (kept when the run fails
+    or BENCH_KEEP_LOGS=1), SIGTERM unwinding like Ctrl-C so servers always stop, exit codes,
+    and purging the broker db whatever happened."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    workdir = Path(tempfile.mkdtemp(prefix="setia-bench-"))
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
     keep_logs = True
     try:
-        config = load_config()
-        ok = bench(config, workdir)
+        ok = run(workdir)
         keep_logs = not ok or os.environ.get("BENCH_KEEP_LOGS") == "1"
         return 0 if ok else 1
     except BenchError as exc:
@@ -994,11 +996,19 @@ def main() -> int:
         return 130
     finally:
         with suppress(redis.RedisError):
-            broker().flushdb()  # purge whatever the run enqueued, even after an error
+            purge()  # whatever the run enqueued, even after an error
         if keep_logs:
             print(f"bench: logs kept in {workdir}", file=sys.stderr)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main() -> int:
+    return run_main(
+        prefix="setia-bench-",
+        run=lambda workdir: bench(load_config(), workdir),
+        purge=lambda: broker().flushdb(),
+    )
 
 
 if __name__ == "__main__":
