@@ -13,7 +13,7 @@ import dataclasses
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -120,11 +120,10 @@ def order_award_target(*, record: OrderRecord) -> list[engine.AwardLine]:
 
 
 def _locked_record(shop: Shop, order_id: str) -> OrderRecord:
-    try:
-        with transaction.atomic():
-            OrderRecord.objects.create(shop=shop, order_id=order_id)
-    except IntegrityError:
-        pass  # heard of before: insert-and-catch, then lock
+    # Insert-and-ignore (ON CONFLICT DO NOTHING: no savepoint, no failed statement), then lock.
+    OrderRecord.objects.bulk_create(
+        [OrderRecord(shop=shop, order_id=order_id)], ignore_conflicts=True
+    )
     return OrderRecord.objects.select_for_update().get(shop=shop, order_id=order_id)
 
 
