@@ -149,7 +149,3 @@ def app_proxy(view):
         return view(request, *args, **kwargs)
 
     return wrapper
-
-
-def api_key() -> str:
-    return settings.SHOPIFY_API_KEY
