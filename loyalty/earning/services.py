@@ -224,11 +224,14 @@ def _member_for(
         return None  # erased at the customer's request
     if record.platform_customer_id:
         customer_id = record.platform_customer_id
-        if Member.objects.filter(
-            shop=shop,
-            platform_customer_id=redacted_customer_id(shop=shop, platform_customer_id=customer_id),
-        ).exists():
-            return None  # erased at the customer's request: never enrolled again
+        erased = redacted_customer_id(shop=shop, platform_customer_id=customer_id)
+        # One read finds a returning customer (no insert to fail: most orders) or the
+        # tombstone of one erased at their request (never enrolled again).
+        known = Member.objects.filter(
+            shop=shop, platform_customer_id__in=[customer_id, erased]
+        ).first()
+        if known is not None:
+            return known if known.status == MemberStatus.ACTIVE else None
         member, created = member_get_or_create(
             shop=shop,
             platform_customer_id=customer_id,
