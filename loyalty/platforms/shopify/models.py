@@ -28,6 +28,9 @@ class WebhookDelivery(models.Model):
         max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.RECEIVED
     )
     attempts = models.PositiveIntegerField(default=0)
+    # Times the sweeper handed it out again: bounds a delivery that kills its worker every
+    # time (its attempts, rolled back with the crash, never count).
+    sweeps = models.PositiveIntegerField(default=0, db_default=0)
     last_error = models.TextField(blank=True)
     outcome = models.CharField(max_length=255, blank=True, help_text="What processing did.")
     next_attempt_at = models.DateTimeField(null=True, blank=True)

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -314,9 +315,9 @@ def deliveries_due(
     older than `stuck_after` (their task may have been lost by the broker).
 
     Received rows handed out here get a lease (`next_attempt_at`), so during a long backlog
-    the sweeper does not queue the same rows again every minute."""
-    from django.db.models import Q
-
+    the sweeper does not queue the same rows again every minute. A row handed out more than
+    twice the attempt limit without ever finishing is marked failed (a crash rolls back its
+    attempt count, so only the sweeper can see it loop)."""
     due = Q(status=DeliveryStatus.RETRYING, next_attempt_at__lte=now) | (
         Q(status=DeliveryStatus.RECEIVED, received_at__lte=now - stuck_after)
         & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
@@ -324,10 +325,19 @@ def deliveries_due(
     ids = list(
         WebhookDelivery.objects.filter(due).order_by("pk").values_list("pk", flat=True)[:limit]
     )
-    WebhookDelivery.objects.filter(pk__in=ids, status=DeliveryStatus.RECEIVED).update(
-        next_attempt_at=now + lease
-    )
-    return ids
+    handed_out = WebhookDelivery.objects.filter(pk__in=ids, status__in=UNFINISHED)
+    handed_out.filter(status=DeliveryStatus.RECEIVED).update(next_attempt_at=now + lease)
+    handed_out.update(sweeps=F("sweeps") + 1)
+    max_sweeps = 2 * settings.SHOPIFY_WEBHOOK_MAX_ATTEMPTS
+    given_up = set(handed_out.filter(sweeps__gt=max_sweeps).values_list("pk", flat=True))
+    if given_up:
+        WebhookDelivery.objects.filter(pk__in=given_up).update(
+            status=DeliveryStatus.FAILED,
+            outcome="gave up: never finished processing",
+            last_error=f"handed out {max_sweeps} times without finishing: does it crash a worker?",
+            next_attempt_at=None,
+        )
+    return [pk for pk in ids if pk not in given_up]
 
 
 def deliveries_waiting_for_install(*, shop_domain: str) -> int:
@@ -345,7 +355,7 @@ def deliveries_waiting_for_install(*, shop_domain: str) -> int:
 def deliveries_replay(*, ids: list[int]) -> int:
     """Put chosen deliveries back in the queue, whatever their status; returns how many."""
     count = WebhookDelivery.objects.filter(pk__in=ids).update(
-        status=DeliveryStatus.RECEIVED, next_attempt_at=None, last_error="", attempts=0
+        status=DeliveryStatus.RECEIVED, next_attempt_at=None, last_error="", attempts=0, sweeps=0
     )
     for pk in ids:
         enqueue(pk)

@@ -247,6 +247,29 @@ def test_sweeper_hands_out_a_backlog_once_per_lease(client, shop):
     assert (len(first), again, len(after_lease)) == (3, [], 3)
 
 
+def test_a_delivery_that_never_finishes_is_given_up_by_the_sweeper(client, shop):
+    with mock.patch.object(
+        tasks.process_webhook, "delay", side_effect=ConnectionError("broker down")
+    ):
+        post_webhook(client, "orders/paid", order_payload())
+    now = timezone.now() + timedelta(minutes=3)
+
+    handed_out = []
+    with override_settings(SHOPIFY_WEBHOOK_MAX_ATTEMPTS=2):
+        for lease in range(6):  # each time, pretend the worker died before committing
+            handed_out.append(
+                webhooks.deliveries_due(
+                    now=now + timedelta(minutes=6 * lease),
+                    stuck_after=timedelta(minutes=2),
+                    limit=10,
+                )
+            )
+
+    assert [len(ids) for ids in handed_out] == [1, 1, 1, 1, 0, 0]
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.outcome) == ("failed", "gave up: never finished processing")
+
+
 # --- processing -----------------------------------------------------------------------------
 
 

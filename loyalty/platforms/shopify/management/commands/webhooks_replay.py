@@ -63,7 +63,11 @@ class Command(BaseCommand):
         pks = [row[0] for row in chosen]
         if sync:
             WebhookDelivery.objects.filter(pk__in=pks).update(
-                status=DeliveryStatus.RECEIVED, next_attempt_at=None, last_error="", attempts=0
+                status=DeliveryStatus.RECEIVED,
+                next_attempt_at=None,
+                last_error="",
+                attempts=0,
+                sweeps=0,
             )
             results = [webhooks.process_delivery(pk).status for pk in pks]
             summary = ", ".join(f"{results.count(r)} {r}" for r in sorted(set(results)))
