@@ -34,6 +34,16 @@ def _record(
         return None
 
 
+def _complete(
+    request: PrivacyRequest, *, summary: str, export: dict | None = None
+) -> PrivacyRequest:
+    request.export = export
+    request.summary = summary
+    request.completed_at = timezone.now()
+    request.save()
+    return request
+
+
 def customer_export(*, shop: Shop, platform_customer_id: str) -> dict:
     member = Member.objects.filter(shop=shop, platform_customer_id=platform_customer_id).first()
     if member is None:
@@ -86,11 +96,11 @@ def privacy_customer_data_request(
         )
         if request is None:
             return None
-        request.export = customer_export(shop=shop, platform_customer_id=platform_customer_id)
-        request.summary = "Export ready for the merchant."
-        request.completed_at = timezone.now()
-        request.save()
-    return request
+        return _complete(
+            request,
+            summary="Export ready for the merchant.",
+            export=customer_export(shop=shop, platform_customer_id=platform_customer_id),
+        )
 
 
 def privacy_customer_redact(
@@ -125,12 +135,11 @@ def privacy_customer_redact(
             platform_customer_id=platform_customer_id,
             kind=PrivacyRequestKind.CUSTOMER_DATA_REQUEST,
         ).update(export=None, summary="Export erased by a later redact request.")
-        request.summary = (
-            f"Member {'redacted' if member else 'not found'}; {scrubbed} stored record(s) scrubbed."
+        return _complete(
+            request,
+            summary=f"Member {'redacted' if member else 'not found'}; "
+            f"{scrubbed} stored record(s) scrubbed.",
         )
-        request.completed_at = timezone.now()
-        request.save()
-    return request
 
 
 def privacy_shop_redact(
@@ -152,10 +161,8 @@ def privacy_shop_redact(
         members = Member.objects.filter(shop=shop).count()
         shop.delete()
         request.refresh_from_db()
-        request.summary = (
-            f"Shop data deleted: {members} member(s) with their ledgers, "
-            f"{deleted_records} stored record(s)."
+        return _complete(
+            request,
+            summary=f"Shop data deleted: {members} member(s) with their ledgers, "
+            f"{deleted_records} stored record(s).",
         )
-        request.completed_at = timezone.now()
-        request.save()
-    return request

@@ -32,13 +32,13 @@ from decimal import Decimal, InvalidOperation
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from loyalty.core import events
 from loyalty.core.dispatch import PlatformRecords, handle_event
 from loyalty.earning.models import OrderRecord
 from loyalty.earning.services import PAID_STATUSES
 from loyalty.platforms.shopify.admin_api import admin_graphql
+from loyalty.platforms.shopify.translate import parse_when
 from loyalty.shops.models import Shop
 
 logger = logging.getLogger(__name__)
@@ -178,10 +178,6 @@ def _shop_money(money_bag: dict | None) -> Decimal:
         raise NodeError(f"not an amount: {amount!r}") from exc
 
 
-def _when(value) -> datetime | None:
-    return parse_datetime(value) if isinstance(value, str) and value else None
-
-
 def _nodes(connection: dict | None) -> list[dict]:
     return list((connection or {}).get("nodes") or [])
 
@@ -244,9 +240,9 @@ def order_from_node(node: dict) -> events.OrderData:
         financial_status=(node.get("displayFinancialStatus") or "").lower(),
         source_name=node.get("sourceName") or "",
         test=bool(node.get("test")),
-        created_at=_when(node.get("createdAt")),
-        cancelled_at=_when(node.get("cancelledAt")),
-        updated_at=_when(node.get("updatedAt")),
+        created_at=parse_when(node.get("createdAt")),
+        cancelled_at=parse_when(node.get("cancelledAt")),
+        updated_at=parse_when(node.get("updatedAt")),
         fulfillment_status=FULFILLMENT_STATUSES.get(node.get("displayFulfillmentStatus") or "", ""),
     )
 
@@ -284,7 +280,7 @@ def refund_events_from_node(
                     )
                     for item in _nodes(refund.get("refundLineItems"))
                 ),
-                occurred_at=_when(refund.get("createdAt")),
+                occurred_at=parse_when(refund.get("createdAt")),
                 source_id=source_id,
             )
         )
@@ -545,7 +541,7 @@ def reconcile_recent(
         now = now or timezone.now()
         floor = now - LOOKBACK
         mark = cache.get(watermark_key(shop)) or {}
-        since = _when(mark.get("since"))
+        since = parse_when(mark.get("since"))
         after = mark.get("after") or None
         if since is None or since < floor:
             since, after = floor, None

@@ -30,7 +30,8 @@ def _id(value) -> str:
     return "" if value is None else str(value)
 
 
-def _when(value) -> datetime | None:
+def parse_when(value) -> datetime | None:
+    """A Shopify timestamp (webhook or GraphQL), or None when absent."""
     return parse_datetime(value) if isinstance(value, str) and value else None
 
 
@@ -97,9 +98,9 @@ def order(payload: dict) -> events.OrderData:
         financial_status=payload.get("financial_status") or "",
         source_name=payload.get("source_name") or "",
         test=bool(payload.get("test")),
-        created_at=_when(payload.get("created_at")),
-        cancelled_at=_when(payload.get("cancelled_at")),
-        updated_at=_when(payload.get("updated_at")),
+        created_at=parse_when(payload.get("created_at")),
+        cancelled_at=parse_when(payload.get("cancelled_at")),
+        updated_at=parse_when(payload.get("updated_at")),
         fulfillment_status=payload.get("fulfillment_status") or "",
     )
 
