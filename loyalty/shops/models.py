@@ -66,6 +66,30 @@ class ShortfallPolicy(models.TextChoices):
     FORGIVE = "forgive", "Forgive it"
 
 
+class ExpiryMode(models.TextChoices):
+    NEVER = "never", "Points never expire"
+    PER_LOT = "per_lot", "Each earn expires N days after it was earned"
+    INACTIVITY = "inactivity", "The whole balance expires after N days without activity"
+
+
+class TierBasis(models.TextChoices):
+    POINTS_EARNED = "points_earned", "Points earned"
+    AMOUNT_SPENT = "amount_spent", "Amount spent"
+    ORDERS_COUNT = "orders_count", "Number of orders"
+
+
+class TierPeriod(models.TextChoices):
+    LIFETIME = "lifetime", "Lifetime"
+    CALENDAR_YEAR = "calendar_year", "Calendar year"
+    ROLLING_12_MONTHS = "rolling_12_months", "Rolling 12 months"
+
+
+class TierDowngrade(models.TextChoices):
+    NEVER = "never", "Never downgrade"
+    END_OF_PERIOD = "end_of_period", "At the end of the qualifying period"
+    GRACE = "grace", "After a grace period below the threshold"
+
+
 class Program(models.Model):
     """A shop's loyalty program settings. Defaults are the contract's default program."""
 
@@ -98,6 +122,33 @@ class Program(models.Model):
         default=ShortfallPolicy.DEBT,
         help_text="When a refund takes back points already spent.",
     )
+    # Tiers: how members qualify, over which period, and when they may drop a tier.
+    tier_basis = models.CharField(
+        max_length=32, choices=TierBasis.choices, default=TierBasis.POINTS_EARNED
+    )
+    tier_period = models.CharField(
+        max_length=32, choices=TierPeriod.choices, default=TierPeriod.LIFETIME
+    )
+    tier_downgrade = models.CharField(
+        max_length=32, choices=TierDowngrade.choices, default=TierDowngrade.END_OF_PERIOD
+    )
+    tier_grace_days = models.PositiveIntegerField(
+        default=30, help_text="With the grace policy: days below a threshold before dropping."
+    )
+    # Points expiry.
+    expiry_mode = models.CharField(
+        max_length=16, choices=ExpiryMode.choices, default=ExpiryMode.NEVER
+    )
+    expiry_days = models.PositiveIntegerField(
+        default=365, help_text="Days after earning (per lot) or after the last activity."
+    )
+    expiry_reminder_days = models.PositiveIntegerField(
+        default=30, help_text="Days before expiry to email a reminder; 0 sends none."
+    )
+    # Rewards.
+    return_points_for_expired_codes = models.BooleanField(
+        default=False, help_text="A reward code that expires unused gives its points back."
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -107,7 +158,11 @@ class Program(models.Model):
             models.CheckConstraint(
                 condition=models.Q(points_per_currency_unit__gte=0),
                 name="program_points_per_unit_not_negative",
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(expiry_mode="never") | models.Q(expiry_days__gt=0),
+                name="program_expiry_days_positive",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -80,6 +80,8 @@ def admin_graphql(
                 f"Shopify answered {status or 'nothing'}",
                 transient=True,
                 status=status,
+                # No answer (a timeout, a dropped connection): it may have been applied.
+                outcome_unknown=status == 0,
             )
         elif status == 401 and not stale_token and shop.refresh_token:
             stale_token = token  # refresh once, then try again at once

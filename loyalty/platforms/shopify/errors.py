@@ -1,8 +1,18 @@
-class AdminApiError(Exception):
-    """A call to Shopify failed. `transient` says whether trying again later may succeed."""
+from loyalty.core.platform import PlatformError
 
-    def __init__(self, code: str, message: str, *, transient: bool = False, status: int = 0):
-        super().__init__(message)
-        self.code = code
-        self.transient = transient
+
+class AdminApiError(PlatformError):
+    """A call to Shopify failed. `transient` says whether trying again later may succeed;
+    `outcome_unknown` that Shopify may have applied it although no answer came."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        transient: bool = False,
+        status: int = 0,
+        outcome_unknown: bool = False,
+    ):
+        super().__init__(code, message, transient=transient, outcome_unknown=outcome_unknown)
         self.status = status
