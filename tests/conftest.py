@@ -92,3 +92,30 @@ def tasks_to_worker(worker_queue):
         yield worker_queue
     finally:
         app.conf.task_always_eager, app.conf.task_default_queue = saved
+
+
+@pytest.fixture
+def shopify_standin():
+    """A running Shopify stand-in holding the shop `tests.platforms.shopify.helpers.SHOP`, with
+    every server-to-Shopify call of the app pointed at it (real HTTP)."""
+    from django.test import override_settings
+
+    from loyalty.platforms.shopify.standin import StandIn
+    from tests.platforms.shopify.helpers import SHOP
+
+    with StandIn(settings.SHOPIFY_API_KEY, settings.SHOPIFY_API_SECRET) as running:
+        running.add_shop(
+            SHOP, name="Aisyah Batik", currency="MYR", iana_timezone="Asia/Kuala_Lumpur"
+        )
+        with override_settings(SHOPIFY_API_ORIGIN=running.origin):
+            yield running
+
+
+@pytest.fixture
+def shopify_shop(shopify_standin, db):
+    """The stand-in's shop installed in Setia through the authorization-code grant (expiring
+    offline token, default program, webhook subscriptions)."""
+    from loyalty.platforms.shopify.install import install_with_code
+    from tests.platforms.shopify.helpers import SHOP
+
+    return install_with_code(shop_domain=SHOP, code=shopify_standin.issue_code(SHOP))
