@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint format bench bench-earning clean
+.PHONY: install run test lint format bench bench-earning bench-storefront clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,12 +54,18 @@ bench: install
 		echo "bench: could not install wrk; the Python load generator stands in"; }
 	$(BIN)/python tests/benchmarks/webhook_intake.py
 	@$(MAKE) --no-print-directory bench-earning
+	@$(MAKE) --no-print-directory bench-storefront
 
 # A burst of 20,000 signed orders/paid deliveries for 5,000 members through gunicorn, PostgreSQL,
 # Redis and a Celery worker of 2, then 1 and 4 processes, timed until every order is credited,
 # then ledger_audit. BENCH_EARNING_ORDERS scales it down; see tests/benchmarks/earning_burst.py.
 bench-earning: install
 	$(BIN)/python tests/benchmarks/earning_burst.py
+
+# The storefront: the `state` answer for a member with 1,000 ledger entries beside the bare view,
+# then redemptions by 20 shoppers at once against the stand-in (tests/benchmarks/storefront.py).
+bench-storefront: install
+	$(BIN)/python tests/benchmarks/storefront.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis staticfiles

@@ -1,0 +1,287 @@
+"""Storefront benchmark (`make bench-storefront`, part of `make bench`): what a shopper's page
+costs Setia, on gunicorn with PostgreSQL, under production-shaped settings.
+
+1. `state`: `GET /shopify/proxy/api/state`, signed as Shopify's app proxy signs it, for a
+   logged-in member with 1,000 ledger entries, beside the bare Django view on the same server
+   in the same run: requests per second, p50/p99 and the ratio. Target: state at least 0.6 of
+   the bare view's rate, p99 under 20 ms.
+2. Redemption: 20 shoppers (20 members) redeeming at the same time through
+   `POST /shopify/proxy/api/redeem`, each a discount code created at the local Shopify
+   stand-in (its own process, real HTTP): p50/p99 per redemption, and afterwards every
+   redemption issued exactly once (codes at the stand-in = issued redemptions) and
+   `ledger_audit` clean.
+
+Figures, not assertions: the exit status is 1 only when the benchmark itself broke or a
+correctness check failed. BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_CONNECTIONS,
+BENCH_WORKERS as in webhook_intake.py; BENCH_SHOPPERS (20), BENCH_REDEMPTIONS_PER_SHOPPER (10).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # run as a script: `python tests/benchmarks/storefront.py`
+    sys.path.insert(0, str(ROOT))
+
+from tests.benchmarks import webhook_intake as intake  # noqa: E402
+from tests.benchmarks.webhook_intake import BenchError, say  # noqa: E402
+
+SHOP = "setia-bench.myshopify.com"
+STATE_PATH = "/shopify/proxy/api/state"
+REDEEM_PATH = "/shopify/proxy/api/redeem"
+BARE_PATH = intake.BARE_PATH
+MEMBER_CUSTOMER_ID = "7001000001"
+LEDGER_ENTRIES = 1000
+TARGET_RATIO = 0.6
+TARGET_P99_MS = 20.0
+REQUEST_TIMEOUT = 10.0
+
+
+def proxy_query(secret: str, customer_id: str) -> str:
+    """The query Shopify's app proxy adds, signed: sorted `k=v`, no separator, hex HMAC."""
+    params = {
+        "shop": SHOP,
+        "logged_in_customer_id": customer_id,
+        "path_prefix": "/apps/setia",
+        "timestamp": str(int(time.time())),
+    }
+    message = "".join(f"{k}={v}" for k, v in sorted(params.items()))
+    params["signature"] = hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+    return urllib.parse.urlencode(params)
+
+
+# --- seeding ---------------------------------------------------------------------------------
+
+SEED_STATE = """
+from datetime import timedelta
+from django.utils import timezone
+from loyalty.ledger.services import ledger_credit, ledger_debit
+from loyalty.members.services import member_get_or_create
+from loyalty.shops.models import Shop
+from loyalty.shops.services import shop_get_or_create
+
+shop, _ = shop_get_or_create(domain={shop!r}, name="Setia Bench", currency="MYR")
+Shop.objects.filter(pk=shop.pk).update(installed_at=timezone.now())
+member, _ = member_get_or_create(
+    shop=shop, platform_customer_id={customer!r}, email="b@example.com"
+)
+start = timezone.now() - timedelta(days=400)
+for n in range({entries}):
+    when = start + timedelta(hours=n * 9)
+    if n % 10 < 7:
+        ledger_credit(member=member, points=50, idempotency_key=f"seed:{{n}}",
+                      source_type="order", source_id=str(n), reason="Seed order", now=when)
+    else:
+        ledger_debit(member=member, points=20, idempotency_key=f"seed:{{n}}",
+                     source_type="seed", reason="Seed redemption", now=when)
+member.refresh_from_db()
+print("SEEDED", member.ledger_entries.count(), member.points_balance)
+"""
+
+
+def seed_state(env: dict[str, str]) -> tuple[int, int]:
+    script = SEED_STATE.format(shop=SHOP, customer=MEMBER_CUSTOMER_ID, entries=LEDGER_ENTRIES)
+    out = intake.manage(env, "shell", "-c", script)
+    match = re.search(r"SEEDED (\d+) (\d+)", out)
+    if not match:
+        raise BenchError(f"seeding printed no result:\n{out}")
+    return int(match.group(1)), int(match.group(2))
+
+
+# --- load ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Result:
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    non2xx: int
+    errors: int
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk_get(url: str, connections: int, seconds: int) -> Result:
+    command = ["wrk", "--threads", "1", "--connections", str(connections)]
+    command += ["--duration", f"{seconds}s", "--timeout", "10s", "--latency", url]
+    try:
+        done = subprocess.run(  # noqa: S603 - fixed argv, no shell
+            command, capture_output=True, text=True, timeout=seconds + 60
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise BenchError(f"wrk ran over {seconds + 60} s") from exc
+    out = done.stdout
+    if done.returncode != 0:
+        raise BenchError(f"wrk failed ({done.returncode}):\n{out}{done.stderr}")
+    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, flags=re.M))
+    requests = int(re.search(r"(\d+) requests in ([\d.]+)(\w+)", out).group(1))
+    duration = re.search(r"requests in ([\d.]+)(ms|s|m)", out)
+    seconds_taken = float(duration.group(1)) * {"ms": 0.001, "s": 1.0, "m": 60.0}[duration.group(2)]
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return Result(
+        requests=requests,
+        seconds=seconds_taken,
+        p50_ms=_ms(latency["50"]),
+        p99_ms=_ms(latency["99"]),
+        non2xx=int(non2xx.group(1)) if non2xx else 0,
+        errors=sum(int(x) for x in errors.groups()) if errors else 0,
+    )
+
+
+async def _python_get(url: str, connections: int, seconds: int) -> Result:
+    import httpx
+
+    latencies: list[float] = []
+    counts = {"non2xx": 0, "errors": 0}
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    async with httpx.AsyncClient(limits=limits, timeout=REQUEST_TIMEOUT) as client:
+        deadline = time.monotonic() + seconds
+
+        async def connection() -> None:
+            while time.monotonic() < deadline:
+                start = time.perf_counter()
+                try:
+                    response = await client.get(url)
+                except httpx.HTTPError:
+                    counts["errors"] += 1
+                    continue
+                latencies.append(time.perf_counter() - start)
+                if not 200 <= response.status_code < 300:
+                    counts["non2xx"] += 1
+
+        started = time.monotonic()
+        await asyncio.gather(*(connection() for _ in range(connections)))
+        elapsed = time.monotonic() - started
+    latencies.sort()
+    return Result(
+        requests=len(latencies),
+        seconds=elapsed,
+        p50_ms=intake.percentile(latencies, 50) * 1000,
+        p99_ms=intake.percentile(latencies, 99) * 1000,
+        non2xx=counts["non2xx"],
+        errors=counts["errors"],
+    )
+
+
+def load_get(config: intake.Config, url: str, seconds: int) -> Result:
+    if config.loadgen == "wrk":
+        return wrk_get(url, config.connections, seconds)
+    return asyncio.run(_python_get(url, config.connections, seconds))
+
+
+def measure_get(config: intake.Config, base_url: str, path: str, secret: str) -> Result:
+    def url() -> str:  # signed afresh for each run: the proxy refuses stale timestamps
+        return f"{base_url}{path}?{proxy_query(secret, MEMBER_CUSTOMER_ID)}"
+
+    if config.warmup_seconds:
+        load_get(config, url(), config.warmup_seconds)
+    return load_get(config, url(), config.seconds)
+
+
+def check_state(base_url: str, secret: str) -> dict:
+    url = f"{base_url}{STATE_PATH}?{proxy_query(secret, MEMBER_CUSTOMER_ID)}"
+    import httpx
+
+    response = httpx.get(url, timeout=REQUEST_TIMEOUT)
+    if response.status_code != 200:
+        raise BenchError(f"state answered {response.status_code}: {response.text[:300]}")
+    answer = response.json()
+    if (answer.get("customer") or {}).get("id") != MEMBER_CUSTOMER_ID:
+        raise BenchError(f"state did not answer for the member: {answer}")
+    return answer
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+def print_table(rows: list[tuple[str, Result]]) -> None:
+    header = f"{'endpoint':<34}{'requests':>10}{'rps':>10}{'p50 ms':>9}{'p99 ms':>9}"
+    header += f"{'non-2xx':>9}{'errors':>8}"
+    print(header)
+    print("-" * len(header))
+    for name, r in rows:
+        print(
+            f"{name:<34}{r.requests:>10}{r.rps:>10.1f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}"
+            f"{r.non2xx:>9}{r.errors:>8}"
+        )
+
+
+def bench_state(config: intake.Config, workdir: Path) -> bool:
+    env = intake.server_env(config)
+    say(f"recreating database {config.database}")
+    pg_version = intake.reset_database(config)
+    say("migrating (manage.py migrate)")
+    intake.manage(env, "migrate", "--noinput")
+    say(f"seeding a member with {LEDGER_ENTRIES} ledger entries")
+    entries, balance = seed_state(env)
+    say(f"starting {intake.server_shape(config)}")
+    with intake.gunicorn(config, env, workdir) as server:
+        answer = check_state(server.base_url, config.api_secret)
+        timing = f"{config.warmup_seconds} s warm-up, then {config.seconds} s measured"
+        say(f"bare view: {timing}")
+        bare = measure_get(config, server.base_url, BARE_PATH, config.api_secret)
+        say(f"state: {timing}")
+        state = measure_get(config, server.base_url, STATE_PATH, config.api_secret)
+    generator = "wrk, 1 thread" if config.loadgen == "wrk" else "Python asyncio+httpx"
+    print()
+    print(f"Setia storefront state benchmark ({os.cpu_count()} CPUs, loopback only)")
+    print(
+        f"  server: {intake.server_shape(config)}; PostgreSQL {pg_version.split()[0]}; "
+        f"load: {generator}, {config.connections} connections"
+    )
+    print(
+        f"  member: {entries} ledger entries, balance {balance}; answer "
+        f"{len(json.dumps(answer))} bytes"
+    )
+    print()
+    print_table([("bare   " + BARE_PATH, bare), ("state  " + STATE_PATH, state)])
+    print()
+    ratio = state.rps / bare.rps if bare.rps else 0.0
+    print(
+        f"state/bare rps ratio = {ratio:.2f} (target >= {TARGET_RATIO}): "
+        f"{intake.verdict(ratio >= TARGET_RATIO)}"
+    )
+    print(
+        f"state p99 = {state.p99_ms:.1f} ms (target < {TARGET_P99_MS:.0f} ms): "
+        f"{intake.verdict(state.p99_ms < TARGET_P99_MS)}"
+    )
+    if state.non2xx or state.errors:
+        print(f"  WARNING: state had {state.non2xx} non-2xx answers and {state.errors} errors")
+    return state.non2xx == 0
+
+
+def main() -> int:
+    # Its own database, so it never drops one the intake benchmark is using.
+    os.environ.setdefault("BENCH_DATABASE", "setia_bench_storefront")
+    config = intake.load_config()
+    return intake.run_main(
+        prefix="setia-bench-storefront-",
+        run=lambda workdir: bench_state(config, workdir),
+        purge=lambda: None,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
