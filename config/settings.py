@@ -67,7 +67,9 @@ INSTALLED_APPS = [
     "loyalty.members",
     "loyalty.ledger",
     "loyalty.earning",
+    "loyalty.tiers",
     "loyalty.privacy",
+    "loyalty.rewards",
     "loyalty.platforms.shopify",
 ]
 
@@ -153,6 +155,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 4
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Reuse database connections across tasks (see config/celery_app.py: connections that are
+# unusable or older than CONN_MAX_AGE are still closed, as after a request).
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_BEAT_SCHEDULE = {
     "ledger-release-due-points": {
         "task": "loyalty.ledger.tasks.release_due_points",
@@ -174,7 +179,24 @@ CELERY_BEAT_SCHEDULE = {
         "task": "loyalty.platforms.shopify.tasks.reconcile_recent_orders",
         "schedule": 30 * 60.0,
     },
+    "rewards-settle-pending-redemptions": {
+        "task": "loyalty.rewards.tasks.settle_pending_redemptions",
+        "schedule": 60.0,
+    },
+    "rewards-expire-unused-codes": {
+        "task": "loyalty.rewards.tasks.expire_unused_codes",
+        "schedule": 60 * 60.0,
+    },
 }
+
+# Rewards: at most REWARDS_RATE_LIMIT redemptions per member in a sliding window.
+REWARDS_RATE_LIMIT = env.int("REWARDS_RATE_LIMIT", default=5)
+REWARDS_RATE_WINDOW_SECONDS = env.int("REWARDS_RATE_WINDOW_SECONDS", default=60)
+# A store call whose answer never came may still be applied: its points are not returned until
+# this long after it started (longer than any call can take), and only if no code turned up.
+REWARDS_IN_DOUBT_GRACE_SECONDS = env.int("REWARDS_IN_DOUBT_GRACE_SECONDS", default=600)
+# Orders may arrive up to a day late: an unused code is only expired this long after its end.
+REWARDS_EXPIRED_CODE_GRACE_SECONDS = env.int("REWARDS_EXPIRED_CODE_GRACE_SECONDS", default=86400)
 
 # Shopify (used from the Shopify integration on; declared here so the names are stable).
 SHOPIFY_API_KEY = env.str("SHOPIFY_API_KEY", default="setia-dev-api-key" if DEBUG else "")
