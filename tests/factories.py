@@ -34,3 +34,14 @@ class MemberFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"shopper{n}@example.com")
     first_name = "Aisyah"
     last_name = "Rahman"
+
+
+class RewardFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "rewards.Reward"
+
+    shop = factory.SubFactory(ShopFactory)
+    name = "5 off your order"
+    kind = "amount_off"
+    points_cost = 500
+    value = __import__("decimal").Decimal("5.00")

@@ -18,6 +18,7 @@ from loyalty.earning.actions import action_claim_if_rewarded
 from loyalty.earning.models import ActionKind
 from loyalty.members.services import member_sync_customer
 from loyalty.privacy import services as privacy
+from loyalty.rewards.services import redemption_mark_used
 from loyalty.shops.models import Shop
 from loyalty.shops.services import shop_uninstall
 
@@ -38,6 +39,12 @@ def handle_event(event: DomainEvent, *, shop: Shop, records: PlatformRecords) ->
         case OrderEvent():
             if event.order.customer:
                 member_sync_customer(shop=shop, customer=event.order.customer)
+            if event.order.discount_codes:
+                redemption_mark_used(
+                    shop=shop,
+                    discount_codes=event.order.discount_codes,
+                    order_id=event.order.order_id,
+                )
             return earning.order_event_received(shop=shop, event=event)
         case RefundEvent():
             return earning.refund_received(shop=shop, event=event)

@@ -6,6 +6,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from loyalty.rewards.services import reward_ensure_default
 from loyalty.shops.models import Platform, Program, Shop
 
 
@@ -43,6 +44,7 @@ def shop_get_or_create(
     except IntegrityError:
         shop, created = Shop.objects.get(platform=platform, domain=domain), False
     Program.objects.get_or_create(shop=shop)
+    reward_ensure_default(shop=shop)
     return shop, created
 
 

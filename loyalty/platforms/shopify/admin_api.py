@@ -40,6 +40,7 @@ def admin_graphql(
     """Run one GraphQL operation for `shop`; returns `data`. Raises AdminApiError."""
     started = time.monotonic()
     stale_token = ""
+    unanswered = False  # an attempt went unanswered: it may be applied whatever comes next
     last_error = AdminApiError("not_sent", "no attempt was made", transient=True)
     subdomain = shop.domain.removesuffix(".myshopify.com")
     for attempt in range(1, max_attempts + 1):
@@ -67,7 +68,9 @@ def admin_graphql(
                     "throttled", "Shopify throttled the request", transient=True
                 )
             else:
-                raise AdminApiError("graphql_errors", _messages(body), status=status)
+                raise AdminApiError(
+                    "graphql_errors", _messages(body), status=status, outcome_unknown=unanswered
+                )
         elif status == 429:
             wait = _retry_after(_upstream_headers(result))
             last_error = AdminApiError(
@@ -75,24 +78,31 @@ def admin_graphql(
             )
         elif status in RETRYABLE_STATUSES or status == 0:
             wait = min(2 ** (attempt - 1), MAX_WAIT_SECONDS) * random.uniform(0.5, 1.0)  # noqa: S311
+            unanswered = unanswered or status == 0
             last_error = AdminApiError(
                 result.log.code,
                 f"Shopify answered {status or 'nothing'}",
                 transient=True,
                 status=status,
                 # No answer (a timeout, a dropped connection): it may have been applied.
-                outcome_unknown=status == 0,
+                outcome_unknown=unanswered,
             )
         elif status == 401 and not stale_token and shop.refresh_token:
             stale_token = token  # refresh once, then try again at once
             wait = 0.0
             last_error = AdminApiError("unauthorized", "Shopify refused the token", status=401)
         else:
-            raise AdminApiError(result.log.code, f"Shopify answered {status}", status=status)
+            raise AdminApiError(
+                result.log.code,
+                f"Shopify answered {status}",
+                status=status,
+                outcome_unknown=unanswered,
+            )
         if attempt == max_attempts or time.monotonic() - started + wait > budget_seconds:
             break
         logger.info("admin api %s for %s; retrying in %.2fs", last_error.code, shop.domain, wait)
         sleep(wait)
+    last_error.outcome_unknown = last_error.outcome_unknown or unanswered
     raise last_error
 
 

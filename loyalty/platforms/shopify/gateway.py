@@ -3,19 +3,164 @@ done through Admin GraphQL (`admin_api.admin_graphql`)."""
 
 from __future__ import annotations
 
-from loyalty.core.platform import CustomerTierSync, DiscountCodeSpec, IssuedCode
+from django.utils import timezone
+
+from loyalty.core.platform import (
+    CustomerTierSync,
+    DiscountCodeSpec,
+    DiscountKind,
+    IssuedCode,
+)
+from loyalty.platforms.shopify.admin_api import admin_graphql, user_errors
+from loyalty.platforms.shopify.errors import AdminApiError
 from loyalty.shops.models import Shop
+
+# A redemption waits on these calls in the shopper's request: fewer attempts, a shorter budget.
+DISCOUNT_MAX_ATTEMPTS = 3
+DISCOUNT_BUDGET_SECONDS = 8.0
+
+DISCOUNT_BASIC_CREATE = """
+mutation SetiaRewardCode($discount: DiscountCodeBasicInput!) {
+  discountCodeBasicCreate(basicCodeDiscount: $discount) {
+    codeDiscountNode { id }
+    userErrors { field message code }
+  }
+}
+"""
+
+DISCOUNT_FREE_SHIPPING_CREATE = """
+mutation SetiaRewardShipping($discount: DiscountCodeFreeShippingInput!) {
+  discountCodeFreeShippingCreate(freeShippingCodeDiscount: $discount) {
+    codeDiscountNode { id }
+    userErrors { field message code }
+  }
+}
+"""
+
+DISCOUNT_BY_CODE = """
+query SetiaRewardByCode($code: String!) {
+  codeDiscountNodeByCode(code: $code) {
+    id
+    codeDiscount {
+      __typename
+      ... on DiscountCodeBasic { context { ...SetiaCustomers } }
+      ... on DiscountCodeFreeShipping { context { ...SetiaCustomers } }
+    }
+  }
+}
+fragment SetiaCustomers on DiscountContext {
+  __typename
+  ... on DiscountCustomers { customers { id } }
+}
+"""
+
+DISCOUNT_DELETE = """
+mutation SetiaRewardDelete($id: ID!) {
+  discountCodeDelete(id: $id) {
+    deletedCodeDiscountId
+    userErrors { field message code }
+  }
+}
+"""
+
+
+def customer_gid(platform_customer_id: str) -> str:
+    return f"gid://shopify/Customer/{platform_customer_id}"
+
+
+def discount_input(spec: DiscountCodeSpec) -> dict:
+    """The code discount input Shopify takes for `spec`: one customer, one use."""
+    starts_at = spec.starts_at or timezone.now()
+    discount: dict = {
+        "title": spec.title,
+        "code": spec.code,
+        "startsAt": starts_at.isoformat(),
+        "usageLimit": 1,
+        "appliesOncePerCustomer": True,
+        "combinesWith": dict(spec.combines_with),
+        "context": {"customers": {"add": [customer_gid(spec.platform_customer_id)]}},
+    }
+    if spec.ends_at is not None:
+        discount["endsAt"] = spec.ends_at.isoformat()
+    if spec.minimum_subtotal:
+        discount["minimumRequirement"] = {
+            "subtotal": {"greaterThanOrEqualToSubtotal": str(spec.minimum_subtotal)}
+        }
+    if spec.kind == DiscountKind.FREE_SHIPPING:
+        discount["destination"] = {"all": True}
+        return discount
+    if spec.kind == DiscountKind.PERCENT:
+        value: dict = {"percentage": float(spec.value / 100)}
+    elif spec.kind == DiscountKind.FREE_PRODUCT and not spec.value:
+        value = {"percentage": 1.0}
+    else:
+        # An amount off the order, or for a free product one unit's price off that variant.
+        value = {"discountAmount": {"amount": str(spec.value), "appliesOnEachItem": False}}
+    items: dict = {"all": True}
+    if spec.kind == DiscountKind.FREE_PRODUCT:
+        variant = spec.product_variant_id
+        if not variant.startswith("gid://"):
+            variant = f"gid://shopify/ProductVariant/{variant}"
+        items = {"products": {"productVariantsToAdd": [variant]}}
+    discount["customerGets"] = {"value": value, "items": items}
+    return discount
+
+
+def _discount_call(shop: Shop, query: str, variables: dict) -> dict:
+    return admin_graphql(
+        shop=shop,
+        query=query,
+        variables=variables,
+        max_attempts=DISCOUNT_MAX_ATTEMPTS,
+        budget_seconds=DISCOUNT_BUDGET_SECONDS,
+    )
+
+
+def _messages(errors: list[dict]) -> str:
+    return "; ".join(str(e.get("message")) for e in errors)
 
 
 class ShopifyGateway:
     def discount_code_create(self, *, shop: Shop, spec: DiscountCodeSpec) -> IssuedCode:
-        raise NotImplementedError  # rewards: discountCodeBasicCreate / FreeShippingCreate
+        if spec.kind == DiscountKind.FREE_SHIPPING:
+            query, root = DISCOUNT_FREE_SHIPPING_CREATE, "discountCodeFreeShippingCreate"
+        else:
+            query, root = DISCOUNT_BASIC_CREATE, "discountCodeBasicCreate"
+        data = _discount_call(shop, query, {"discount": discount_input(spec)})
+        payload = data.get(root) or {}
+        errors = user_errors(payload)
+        if not errors:
+            node = payload.get("codeDiscountNode") or {}
+            if not node.get("id"):
+                raise AdminApiError("no_discount", f"{root} returned no discount", transient=True)
+            return IssuedCode(code=spec.code, platform_discount_id=node["id"])
+        if any(e.get("code") == "TAKEN" for e in errors):
+            # Our codes are unguessable and fixed before the first call: the code being taken
+            # means an earlier attempt was applied. It is ours if it is bound to our customer.
+            node = self._node_by_code(shop, spec.code)
+            if node and customer_gid(spec.platform_customer_id) in _customers_of(node):
+                return IssuedCode(code=spec.code, platform_discount_id=node["id"])
+            raise AdminApiError("code_taken", f"The code {spec.code} belongs to another discount")
+        raise AdminApiError("user_errors", _messages(errors))
 
     def discount_code_find(self, *, shop: Shop, code: str) -> IssuedCode | None:
-        raise NotImplementedError  # rewards: codeDiscountNodeByCode
+        node = self._node_by_code(shop, code)
+        return IssuedCode(code=code, platform_discount_id=node["id"]) if node else None
 
     def discount_code_delete(self, *, shop: Shop, platform_discount_id: str) -> None:
-        raise NotImplementedError  # rewards: discountCodeDelete
+        data = _discount_call(shop, DISCOUNT_DELETE, {"id": platform_discount_id})
+        errors = user_errors(data.get("discountCodeDelete"))
+        if errors and not all("does not exist" in str(e.get("message")) for e in errors):
+            raise AdminApiError("user_errors", _messages(errors))
+
+    def _node_by_code(self, shop: Shop, code: str) -> dict | None:
+        data = _discount_call(shop, DISCOUNT_BY_CODE, {"code": code})
+        return data.get("codeDiscountNodeByCode") or None
 
     def customer_tier_sync(self, *, shop: Shop, sync: CustomerTierSync) -> None:
         raise NotImplementedError  # tiers: tagsAdd / tagsRemove / metafieldsSet
+
+
+def _customers_of(node: dict) -> set[str]:
+    context = (node.get("codeDiscount") or {}).get("context") or {}
+    return {c.get("id") for c in context.get("customers") or [] if isinstance(c, dict)}
