@@ -14,6 +14,7 @@ urlpatterns = [
     path("shopify/callback", shopify_views.callback, name="shopify-callback"),
     path("shopify/webhooks", shopify_views.webhook, name="shopify-webhooks"),
     path("shopify/proxy/api/state", widget_views.proxy_state, name="proxy-state"),
+    path("shopify/proxy/api/redeem", widget_views.proxy_redeem, name="proxy-redeem"),
     path("app/", admin_views.home, name="admin-home"),
     path("app/session-token-bounce", embedded.session_token_bounce, name="session-token-bounce"),
     path("django-admin/", admin.site.urls),

@@ -1,7 +1,17 @@
-from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET
+import json
 
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from loyalty.core.errors import error_response
+from loyalty.core.platform import PlatformError
+from loyalty.ledger.services import InsufficientPoints
+from loyalty.members.models import Member, MemberStatus
 from loyalty.platforms.shopify.embedded import app_proxy
+from loyalty.rewards import services as rewards
+from loyalty.rewards.models import RedemptionStatus, Reward
+from loyalty.rewards.selectors import redemption_as_dict
 from storefront_widget.state import storefront_state
 
 
@@ -11,5 +21,105 @@ def proxy_state(request: HttpRequest) -> JsonResponse:
     response = JsonResponse(
         storefront_state(shop=request.shop, platform_customer_id=request.platform_customer_id)
     )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+_REFUSALS = {
+    rewards.RewardUnavailable: 404,
+    rewards.RewardLimitReached: 409,
+    rewards.RedemptionKeyReused: 409,
+    rewards.InvalidPoints: 400,
+    rewards.InvalidKey: 400,
+}
+
+
+@csrf_exempt  # no cookies: the app proxy signature is what proves the request
+@require_POST
+@app_proxy
+def proxy_redeem(request: HttpRequest) -> JsonResponse:
+    """`POST /shopify/proxy/api/redeem` with `{"reward_id", "idempotency_key", "points"?}`."""
+    if not request.platform_customer_id:
+        return error_response(
+            code="not_logged_in", message="Sign in to redeem rewards.", status=401
+        )
+    body = _json_body(request)
+    if body is None:
+        return error_response(
+            code="bad_request", message="The body must be a JSON object.", status=400
+        )
+    reward_id, key, points = body.get("reward_id"), body.get("idempotency_key"), body.get("points")
+    if not isinstance(key, str) or not key.strip():
+        return error_response(
+            code="bad_request", message="idempotency_key must be a non-empty string.", status=400
+        )
+    if points is not None and (isinstance(points, bool) or not isinstance(points, int)):
+        return error_response(
+            code="bad_request", message="points must be a whole number.", status=400
+        )
+    if isinstance(reward_id, bool) or not isinstance(reward_id, int | str):
+        return error_response(code="bad_request", message="reward_id is required.", status=400)
+    reward_id = str(reward_id).strip()
+    reward = (
+        Reward.objects.filter(shop=request.shop, pk=int(reward_id)).first()
+        if reward_id.isdigit() and len(reward_id) < 19
+        else None
+    )
+    member = (
+        Member.objects.filter(shop=request.shop, platform_customer_id=request.platform_customer_id)
+        .exclude(status=MemberStatus.REDACTED)
+        .first()
+    )
+    if reward is None:
+        return error_response(code="unknown_reward", message="No such reward.", status=404)
+    if member is None:
+        return error_response(
+            code="insufficient_points", message="You have no points to redeem yet.", status=409
+        )
+    try:
+        result = rewards.reward_redeem(
+            member=member, reward=reward, idempotency_key=key.strip(), points=points
+        )
+    except InsufficientPoints as refused:
+        return error_response(code=refused.code, message=str(refused), status=409)
+    except rewards.RateLimited as refused:
+        response = error_response(code=refused.code, message=refused.message, status=429)
+        response["Retry-After"] = str(refused.retry_after)
+        return response
+    except tuple(_REFUSALS) as refused:
+        return error_response(
+            code=refused.code, message=refused.message, status=_REFUSALS[type(refused)]
+        )
+    except PlatformError as failed:
+        return error_response(code="platform_unavailable", message=str(failed), status=503)
+    return _redeem_answer(result.redemption)
+
+
+def _json_body(request: HttpRequest) -> dict | None:
+    try:
+        body = json.loads(request.body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _redeem_answer(redemption) -> JsonResponse:
+    if redemption.status == RedemptionStatus.PENDING:
+        response = error_response(
+            code="redemption_pending",
+            message="The store has not confirmed your code yet. Your points are held; try "
+            "again in a moment with the same idempotency_key.",
+            status=503,
+        )
+        response["Retry-After"] = "5"
+        return response
+    if redemption.status == RedemptionStatus.FAILED:
+        return error_response(
+            code="platform_unavailable",
+            message="The store could not create your code; your points were returned.",
+            status=503,
+        )
+    balance = Member.objects.values_list("points_balance", flat=True).get(pk=redemption.member_id)
+    response = JsonResponse({"redemption": redemption_as_dict(redemption), "balance": balance})
     response["Cache-Control"] = "private, no-store"
     return response

@@ -62,6 +62,7 @@ OBJECTS: dict[str, dict[str, str]] = {
         "webhookSubscriptionDelete": "WebhookSubscriptionDeletePayload",
         "discountCodeBasicCreate": "DiscountCodeBasicCreatePayload",
         "discountCodeFreeShippingCreate": "DiscountCodeFreeShippingCreatePayload",
+        "discountCodeDelete": "DiscountCodeDeletePayload",
         "tagsAdd": "TagsAddPayload",
         "tagsRemove": "TagsRemovePayload",
         "metafieldsSet": "MetafieldsSetPayload",
@@ -243,6 +244,10 @@ OBJECTS: dict[str, dict[str, str]] = {
     "DiscountPercentage": {"percentage": "Float"},
     "DiscountAmount": {"amount": "MoneyV2", "appliesOnEachItem": _B},
     "AllDiscountItems": {"allItems": _B},
+    "DiscountProducts": {
+        "products": "ProductConnection",
+        "productVariants": "ProductVariantConnection",
+    },
     "DiscountCustomers": {"customers": "Customer"},
     "DiscountBuyerSelectionAll": {"all": _S},
     "DiscountCountryAll": {"allCountries": _B},
@@ -268,6 +273,10 @@ OBJECTS: dict[str, dict[str, str]] = {
     },
     "DiscountCodeFreeShippingCreatePayload": {
         "codeDiscountNode": "DiscountCodeNode",
+        "userErrors": "DiscountUserError",
+    },
+    "DiscountCodeDeletePayload": {
+        "deletedCodeDiscountId": _ID,
         "userErrors": "DiscountUserError",
     },
     "TagsAddPayload": {"node": "Node", "userErrors": "UserError"},
@@ -315,6 +324,8 @@ for _node in (
     "Order",
     "LineItem",
     "RefundLineItem",
+    "Product",
+    "ProductVariant",
 ):
     OBJECTS[f"{_node}Connection"] = {
         "nodes": _node,
@@ -327,7 +338,7 @@ UNIONS: dict[str, frozenset[str]] = {
     "DiscountCode": frozenset({"DiscountCodeBasic", "DiscountCodeFreeShipping"}),
     "DiscountMinimumRequirement": frozenset({"DiscountMinimumSubtotal", "DiscountMinimumQuantity"}),
     "DiscountCustomerGetsValue": frozenset({"DiscountPercentage", "DiscountAmount"}),
-    "DiscountItems": frozenset({"AllDiscountItems"}),
+    "DiscountItems": frozenset({"AllDiscountItems", "DiscountProducts"}),
     "DiscountContext": frozenset({"DiscountCustomers", "DiscountBuyerSelectionAll"}),
     "DiscountShippingDestinationSelection": frozenset({"DiscountCountryAll"}),
     "WebhookSubscriptionEndpoint": frozenset(
@@ -397,6 +408,7 @@ FIELD_ARGS: dict[tuple[str, str], tuple[frozenset[str], frozenset[str]]] = {
         frozenset({"freeShippingCodeDiscount"}),
         frozenset({"freeShippingCodeDiscount"}),
     ),
+    ("Mutation", "discountCodeDelete"): (frozenset({"id"}), frozenset({"id"})),
     ("Mutation", "tagsAdd"): (frozenset({"id", "tags"}), frozenset({"id", "tags"})),
     ("Mutation", "tagsRemove"): (frozenset({"id", "tags"}), frozenset({"id", "tags"})),
     ("Mutation", "metafieldsSet"): (frozenset({"metafields"}), frozenset({"metafields"})),
@@ -414,6 +426,8 @@ FIELD_ARGS[("QueryRoot", "orders")] = (
 FIELD_ARGS[("QueryRoot", "order")] = (frozenset({"id"}), frozenset({"id"}))
 FIELD_ARGS[("QueryRoot", "refund")] = (frozenset({"id"}), frozenset({"id"}))
 FIELD_ARGS[("Order", "lineItems")] = (_PAGING, frozenset())
+FIELD_ARGS[("DiscountProducts", "products")] = (_PAGING, frozenset())
+FIELD_ARGS[("DiscountProducts", "productVariants")] = (_PAGING, frozenset())
 FIELD_ARGS[("Order", "refunds")] = (frozenset({"first"}), frozenset())
 FIELD_ARGS[("Refund", "refundLineItems")] = (_PAGING, frozenset())
 
@@ -789,12 +803,18 @@ def discount_obj(ctx: Context, d: Discount) -> dict[str, Any]:
                 "appliesOnEachItem": bool(amount_in.get("appliesOnEachItem")),
             }
             headline = f"{fmt_decimal(amount_in.get('amount', 0))} {currency} off entire order"
+        products_in = (gets.get("items") or {}).get("products")
+        if products_in:
+            items = _discount_products_obj(products_in)
+            headline = headline.replace("entire order", "selected products")
+        else:
+            items = {"__typename": "AllDiscountItems", "allItems": True}
         out.update(
             __typename="DiscountCodeBasic",
-            discountClass="ORDER",
+            discountClass="PRODUCT" if products_in else "ORDER",
             customerGets={
                 "value": value,
-                "items": {"__typename": "AllDiscountItems", "allItems": True},
+                "items": items,
                 "appliesOnOneTimePurchase": True,
                 "appliesOnSubscription": False,
             },
@@ -812,6 +832,24 @@ def discount_obj(ctx: Context, d: Discount) -> dict[str, Any]:
         )
     out["summary"] = " • ".join([headline, *summary])
     return {"__typename": "DiscountCodeNode", "id": d.gid, "codeDiscount": out}
+
+
+def _discount_products_obj(products_in: dict[str, Any]) -> dict[str, Any]:
+    """``DiscountProducts``: the stand-in has no catalogue, so a product or variant is its id."""
+
+    def node(typename: str, gid: str) -> dict[str, Any]:
+        return {"__typename": typename, "id": gid, "legacyResourceId": str(parse_gid(gid)[1])}
+
+    products = [node("Product", g) for g in products_in.get("productsToAdd") or []]
+    variants = [
+        {**node("ProductVariant", g), "sku": None}
+        for g in products_in.get("productVariantsToAdd") or []
+    ]
+    return {
+        "__typename": "DiscountProducts",
+        "products": connection(products),
+        "productVariants": connection(variants),
+    }
 
 
 # -- resolvers: queries ------------------------------------------------------------------------
@@ -1086,7 +1124,29 @@ def _discount_errors(ctx: Context, inp: dict[str, Any], arg: str, kind: str) -> 
                         "GREATER_THAN",
                     )
                 )
-        if gets and not (gets.get("items") or {}):
+        items = (gets or {}).get("items") or {}
+        if gets and not items:
+            errors.append(err(["customerGets", "items"], "Items can't be blank", "BLANK"))
+        products = items.get("products") or {}
+        for key, expected in (
+            ("productsToAdd", "Product"),
+            ("productVariantsToAdd", "ProductVariant"),
+        ):
+            for gid in products.get(key) or []:
+                if parse_gid(gid)[0] != expected:
+                    errors.append(
+                        err(
+                            ["customerGets", "items", "products", key],
+                            f"{expected} {gid} does not exist",
+                            "INVALID",
+                        )
+                    )
+        if (
+            gets
+            and items
+            and not items.get("all")
+            and not (products.get("productsToAdd") or products.get("productVariantsToAdd"))
+        ):
             errors.append(err(["customerGets", "items"], "Items can't be blank", "BLANK"))
     return errors
 
@@ -1116,6 +1176,19 @@ def _r_discount_basic(ctx: Context, args: dict[str, Any]) -> Any:
 
 def _r_discount_free_shipping(ctx: Context, args: dict[str, Any]) -> Any:
     return _create_discount(ctx, args, "freeShippingCodeDiscount", "free_shipping")
+
+
+def _r_discount_code_delete(ctx: Context, args: dict[str, Any]) -> Any:
+    ctx.require("write_discounts")
+    _, num = parse_gid(args["id"], "DiscountCodeNode")
+    found = next((d for d in ctx.shop.discounts if d.id == num), None)
+    if found is None:
+        error = user_error(
+            ["id"], "Discount does not exist", "DiscountUserError", code="INVALID", extraInfo=None
+        )
+        return {"deletedCodeDiscountId": None, "userErrors": [error]}
+    ctx.shop.discounts.remove(found)
+    return {"deletedCodeDiscountId": found.gid, "userErrors": []}
 
 
 def _tag_list(raw: Any) -> list[str]:
@@ -1293,6 +1366,7 @@ RESOLVERS: dict[tuple[str, str], Resolver] = {
     ("Mutation", "webhookSubscriptionDelete"): _r_webhook_subscription_delete,
     ("Mutation", "discountCodeBasicCreate"): _r_discount_basic,
     ("Mutation", "discountCodeFreeShippingCreate"): _r_discount_free_shipping,
+    ("Mutation", "discountCodeDelete"): _r_discount_code_delete,
     ("Mutation", "tagsAdd"): _r_tags_add,
     ("Mutation", "tagsRemove"): _r_tags_remove,
     ("Mutation", "metafieldsSet"): _r_metafields_set,

@@ -696,3 +696,94 @@ def test_the_async_rewriting_transport_reaches_the_stand_in(standin, token):
     response = asyncio.run(query())
     assert response.json()["data"] == {"shop": {"myshopifyDomain": SHOP}}
     assert standin.requests[-1].headers["host"] == SHOP
+
+
+# -- discounts beyond creation: deleting one, a discount limited to product variants --
+
+DISCOUNT_DELETE = """
+mutation Gone($id: ID!) {
+  discountCodeDelete(id: $id) { deletedCodeDiscountId userErrors { field message code } }
+}
+"""
+
+DISCOUNT_CREATE_PRODUCTS = """
+mutation Reward($discount: DiscountCodeBasicInput!) {
+  discountCodeBasicCreate(basicCodeDiscount: $discount) {
+    codeDiscountNode {
+      id
+      codeDiscount {
+        ... on DiscountCodeBasic {
+          discountClass
+          summary
+          customerGets {
+            items {
+              __typename
+              ... on DiscountProducts { productVariants(first: 5) { nodes { id } } }
+            }
+          }
+        }
+      }
+    }
+    userErrors { field message code }
+  }
+}
+"""
+
+
+def test_discount_code_delete_removes_the_code_and_a_second_delete_says_it_is_gone(
+    admin, standin, customer
+):
+    created = admin(
+        DISCOUNT_CREATE_PRODUCTS, {"discount": _reward_input("SETIA-GONE", customer["gid"])}
+    )
+    gid = created.data["discountCodeBasicCreate"]["codeDiscountNode"]["id"]
+
+    deleted = admin(DISCOUNT_DELETE, {"id": gid})
+    again = admin(DISCOUNT_DELETE, {"id": gid})
+    found = admin('query { codeDiscountNodeByCode(code: "SETIA-GONE") { id } }')
+
+    assert deleted.data["discountCodeDelete"] == {"deletedCodeDiscountId": gid, "userErrors": []}
+    assert again.data["discountCodeDelete"] == {
+        "deletedCodeDiscountId": None,
+        "userErrors": [{"field": ["id"], "message": "Discount does not exist", "code": "INVALID"}],
+    }
+    assert found.data == {"codeDiscountNodeByCode": None}
+    assert standin.shop(SHOP).discounts == []
+
+
+def test_a_free_product_discount_names_its_variant(admin, standin, customer):
+    reward: dict[str, Any] = _reward_input("SETIA-FREE", customer["gid"])
+    reward["customerGets"] = {
+        "value": {"percentage": 1.0},
+        "items": {"products": {"productVariantsToAdd": ["gid://shopify/ProductVariant/39072856"]}},
+    }
+
+    result = admin(DISCOUNT_CREATE_PRODUCTS, {"discount": reward})
+
+    payload = result.data["discountCodeBasicCreate"]
+    assert payload["userErrors"] == []
+    basic = payload["codeDiscountNode"]["codeDiscount"]
+    assert basic["discountClass"] == "PRODUCT"
+    assert basic["summary"].startswith("100% off selected products")
+    assert basic["customerGets"]["items"] == {
+        "__typename": "DiscountProducts",
+        "productVariants": {"nodes": [{"id": "gid://shopify/ProductVariant/39072856"}]},
+    }
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        {"products": {"productVariantsToAdd": ["gid://shopify/Product/1"]}},
+        {"products": {}},
+    ],
+)
+def test_product_items_must_name_variants_or_products(admin, customer, items):
+    reward = _reward_input("SETIA-BAD", customer["gid"])
+    reward["customerGets"]["items"] = items
+
+    result = admin(DISCOUNT_CREATE_PRODUCTS, {"discount": reward})
+
+    payload = result.data["discountCodeBasicCreate"]
+    assert payload["codeDiscountNode"] is None
+    assert payload["userErrors"][0]["field"][:3] == ["basicCodeDiscount", "customerGets", "items"]
