@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from loyalty.core.events import CustomerData, OrderData, OrderEvent, OrderEventKind, RefundEvent
@@ -22,7 +21,7 @@ from loyalty.earning import engine
 from loyalty.earning.actions import action_claim_if_rewarded
 from loyalty.earning.models import ActionKind, EarnRule, OrderRecord
 from loyalty.ledger.models import EntryKind, LedgerEntry
-from loyalty.ledger.services import InsufficientPoints, ledger_credit, ledger_debit, ledger_reverse
+from loyalty.ledger.services import ledger_credit, ledger_repay_debt, ledger_reverse
 from loyalty.members.models import Member, MemberStatus
 from loyalty.members.services import member_get_or_create, redacted_customer_id
 from loyalty.shops.models import EarnTrigger, Program, Shop, ShortfallPolicy
@@ -394,18 +393,15 @@ def _move_ledger(program: Program, record: OrderRecord, target: int, *, now) -> 
             if take <= 0:
                 continue
             record.ledger_moves += 1
-            result = ledger_reverse(
+            ledger_reverse(
                 entry=entry,
                 points=take,
                 allow_shortfall=True,
+                shortfall_as_debt=program.shortfall_policy == ShortfallPolicy.DEBT,
                 idempotency_key=f"order:{record.order_id}:move:{record.ledger_moves}",
                 reason=f"Order {name}: refunded, edited or cancelled",
                 now=now,
             )
-            if result.entry.shortfall and program.shortfall_policy == ShortfallPolicy.DEBT:
-                Member.objects.filter(pk=member.pk).update(
-                    points_debt=F("points_debt") + result.entry.shortfall
-                )
             need -= take
             if need == 0:
                 break
@@ -415,21 +411,5 @@ def _move_ledger(program: Program, record: OrderRecord, target: int, *, now) -> 
 
 def _repay_debt(member: Member, *, key: str, now) -> None:
     """Points spent before a refund took them back are owed; new spendable points repay them."""
-    member.refresh_from_db(fields=["points_debt", "points_balance"])
-    amount = min(member.points_debt, member.points_balance)
-    if amount <= 0:
-        return
-    try:
-        ledger_debit(
-            member=member,
-            points=amount,
-            kind=EntryKind.ADJUST,
-            idempotency_key=f"{key}:repay",
-            source_type="debt",
-            source_id=str(member.pk),
-            reason="Repays points spent before a refund took them back",
-            now=now,
-        )
-    except InsufficientPoints:
-        return
-    Member.objects.filter(pk=member.pk).update(points_debt=F("points_debt") - amount)
+    if member.points_debt > 0:
+        ledger_repay_debt(member=member, idempotency_key=f"{key}:repay", now=now)

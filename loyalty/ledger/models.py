@@ -33,6 +33,9 @@ class EntryState(models.TextChoices):
     VOID = "void", "Void"  # a pending credit reversed in full before it became spendable
 
 
+# source_type of the adjustments that repay a member's `points_debt`.
+DEBT_SOURCE = "debt"
+
 LOT_BOOKKEEPING_FIELDS = frozenset({"state", "remaining", "reversed_points"})
 
 
@@ -85,6 +88,10 @@ class LedgerEntry(AppendOnlyModel):
     )
     # Points a credit reversal could not take back because they were already spent.
     shortfall = models.IntegerField(default=0)
+    # Of the shortfall, what the member owes (the program's "debt" shortfall policy).
+    debt = models.IntegerField(default=0)
+    # Points a credit reversal did not take back because they had already expired from its lot.
+    already_expired = models.IntegerField(default=0)
     source_type = models.CharField(max_length=64)
     source_id = models.CharField(max_length=255, blank=True)
     idempotency_key = models.CharField(max_length=255)
@@ -115,6 +122,13 @@ class LedgerEntry(AppendOnlyModel):
             ),
             models.CheckConstraint(
                 condition=Q(shortfall__gte=0), name="ledger_shortfall_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(debt__gte=0, debt__lte=models.F("shortfall")),
+                name="ledger_debt_within_shortfall",
+            ),
+            models.CheckConstraint(
+                condition=Q(already_expired__gte=0), name="ledger_already_expired_not_negative"
             ),
             models.CheckConstraint(
                 condition=Q(kind=EntryKind.REVERSE, reverses__isnull=False)

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from django.db.models import Q, QuerySet, Sum
 
-from loyalty.ledger.models import EntryKind, EntryState, LedgerEntry, LotMovement
+from loyalty.ledger.models import DEBT_SOURCE, EntryKind, EntryState, LedgerEntry, LotMovement
 from loyalty.members.models import Member
 from loyalty.shops.models import Shop
 
@@ -31,20 +31,30 @@ def member_history(*, shop: Shop, member: Member) -> QuerySet[LedgerEntry]:
     return LedgerEntry.objects.filter(shop=shop, member=member).order_by("-created_at", "-pk")
 
 
-def member_ids_with_due_pending(*, now: datetime, limit: int) -> list[int]:
+def member_ids_with_due_pending(*, now: datetime, limit: int, after_id: int = 0) -> list[int]:
+    """In member order from `after_id`, so a batched run visits each member once."""
     rows = (
-        LedgerEntry.objects.filter(state=EntryState.PENDING, available_at__lte=now)
+        LedgerEntry.objects.filter(
+            state=EntryState.PENDING, available_at__lte=now, member_id__gt=after_id
+        )
+        .order_by("member_id")
         .values_list("member_id", flat=True)
         .distinct()[:limit]
     )
     return list(rows)
 
 
-def member_ids_with_expiring_lots(*, now: datetime, limit: int) -> list[int]:
+def member_ids_with_expiring_lots(*, now: datetime, limit: int, after_id: int = 0) -> list[int]:
+    """In member order from `after_id`, so a batched run visits each member once."""
     rows = (
         LedgerEntry.objects.filter(
-            state=EntryState.ACTIVE, remaining__gt=0, expires_at__isnull=False, expires_at__lte=now
+            state=EntryState.ACTIVE,
+            remaining__gt=0,
+            expires_at__isnull=False,
+            expires_at__lte=now,
+            member_id__gt=after_id,
         )
+        .order_by("member_id")
         .values_list("member_id", flat=True)
         .distinct()[:limit]
     )
@@ -60,7 +70,13 @@ class Mismatch:
     recomputed: int
 
 
-_COUNTERS = ("points_balance", "points_pending", "lifetime_earned", "lifetime_spent")
+_COUNTERS = (
+    "points_balance",
+    "points_pending",
+    "lifetime_earned",
+    "lifetime_spent",
+    "points_debt",
+)
 
 
 def _recomputed_counters(member_ids: list[int]) -> dict[int, dict[str, int]]:
@@ -68,6 +84,10 @@ def _recomputed_counters(member_ids: list[int]) -> dict[int, dict[str, int]]:
     is_credit = Q(points__gt=0, kind__in=[EntryKind.EARN, EntryKind.ADJUST])
     credit_reversal = Q(kind=EntryKind.REVERSE, reverses__points__gt=0)
     redeem_reversal = Q(kind=EntryKind.REVERSE, reverses__kind=EntryKind.REDEEM)
+    repayment = Q(kind=EntryKind.ADJUST, source_type=DEBT_SOURCE, points__lt=0)
+    repayment_reversal = Q(
+        kind=EntryKind.REVERSE, reverses__kind=EntryKind.ADJUST, reverses__source_type=DEBT_SOURCE
+    )
     rows = (
         LedgerEntry.objects.filter(member_id__in=member_ids)
         .values("member_id")
@@ -78,6 +98,10 @@ def _recomputed_counters(member_ids: list[int]) -> dict[int, dict[str, int]]:
             # A credit reversal's points are what it took back; its shortfall, what it could not.
             uncredited=Sum("points", filter=credit_reversal, default=0),
             uncredited_shortfall=Sum("shortfall", filter=credit_reversal, default=0),
+            uncredited_expired=Sum("already_expired", filter=credit_reversal, default=0),
+            owed=Sum("debt", filter=credit_reversal, default=0),
+            repaid=Sum("points", filter=repayment, default=0),
+            unrepaid=Sum("points", filter=repayment_reversal, default=0),
             redeemed=Sum("points", filter=Q(kind=EntryKind.REDEEM), default=0),
             unredeemed=Sum("points", filter=redeem_reversal, default=0),
             net=Sum("points", default=0),
@@ -88,8 +112,15 @@ def _recomputed_counters(member_ids: list[int]) -> dict[int, dict[str, int]]:
         result[row["member_id"]] = {
             "points_balance": row["balance"],
             "points_pending": row["pending"],
-            "lifetime_earned": row["credited"] + row["uncredited"] - row["uncredited_shortfall"],
+            "lifetime_earned": (
+                row["credited"]
+                + row["uncredited"]
+                - row["uncredited_shortfall"]
+                - row["uncredited_expired"]
+            ),
             "lifetime_spent": -row["redeemed"] - row["unredeemed"],
+            # Shortfalls recorded as debt, less what debt adjustments repaid (net of reversals).
+            "points_debt": row["owed"] + row["repaid"] + row["unrepaid"],
             # Every point ever credited and not moved out is in some lot: the sum of all
             # entries must equal what the lots still hold.
             "_net": row["net"],

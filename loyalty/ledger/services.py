@@ -7,6 +7,10 @@ counters with the same deltas. The database backs this up: balance >= 0 and one 
 
 Vocabulary: a *credit* (earn, positive adjust) opens a *lot*; a *debit* (redeem, negative adjust,
 expire) consumes lots oldest first; a *reversal* undoes all or part of one entry.
+
+Activity (`Member.last_activity_at`, which inactivity expiry counts from) is the member earning
+points (any credit) or redeeming them. Releases, expiries, reversals (refunds, failed
+redemptions), negative adjustments and debt repayments are not the member's doing and leave it.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
-from loyalty.ledger.models import EntryKind, EntryState, LedgerEntry, LotMovement
+from loyalty.ledger.models import DEBT_SOURCE, EntryKind, EntryState, LedgerEntry, LotMovement
 from loyalty.members.models import Member
 
 
@@ -55,6 +59,7 @@ class _Counters:
     pending: int = 0
     earned: int = 0
     spent: int = 0
+    debt: int = 0
 
 
 CREDIT_KINDS = (EntryKind.EARN, EntryKind.ADJUST)
@@ -64,6 +69,7 @@ COUNTER_FIELDS = (
     "points_pending",
     "lifetime_earned",
     "lifetime_spent",
+    "points_debt",
     "last_activity_at",
 )
 
@@ -156,8 +162,9 @@ def ledger_debit(
                 taken = _consume_lots(locked, entry=entry, points=points, exclude_lot_id=None)
                 if taken < points:  # the cached balance disagrees with the lots: trust the lots
                     raise InsufficientPoints(needed=points, available=taken)
-                delta = _Counters(balance=-points, spent=points if kind == EntryKind.REDEEM else 0)
-                _apply_counters(locked, delta, now=now)
+                redeem = kind == EntryKind.REDEEM
+                delta = _Counters(balance=-points, spent=points if redeem else 0)
+                _apply_counters(locked, delta, now=now, activity=redeem)
         except _Replay as replay:
             return LedgerResult(replay.entry, False)
         _mirror_counters(member, locked)
@@ -170,16 +177,20 @@ def ledger_reverse(
     idempotency_key: str,
     points: int | None = None,
     allow_shortfall: bool = False,
+    shortfall_as_debt: bool = False,
     reason: str = "",
     actor: str = "system",
     now: datetime | None = None,
 ) -> LedgerResult:
     """Undo `points` of `entry` (all that is left of it by default).
 
-    A credit is taken back from its own lot first, then from the member's other spendable lots.
-    When even that is not enough (the points were spent), the reversal fails with
-    InsufficientPoints, or with `allow_shortfall` takes what it can and records the rest as the
-    entry's `shortfall`. A debit's points go back into exactly the lots it consumed.
+    A credit is taken back from what is left in its own lot first. Points of the lot that have
+    expired are gone already and are not taken again (recorded as `already_expired`). What
+    remains (points that were spent) comes from the member's other spendable lots; when even
+    that is not enough, the reversal fails with InsufficientPoints, or with `allow_shortfall`
+    takes what it can and records the rest as the entry's `shortfall`, which
+    `shortfall_as_debt` adds to the member's `points_debt`. A debit's points go back into
+    exactly the lots it consumed.
     """
     if points is not None:
         _require_positive(points)
@@ -200,6 +211,8 @@ def ledger_reverse(
                     kind=EntryKind.REVERSE,
                     points=plan.points,
                     shortfall=plan.shortfall,
+                    debt=plan.shortfall if shortfall_as_debt else 0,
+                    already_expired=plan.already_expired,
                     reverses=original,
                     idempotency_key=idempotency_key,
                     source_type=original.source_type,
@@ -247,7 +260,105 @@ def ledger_expire_due(*, member: Member, now: datetime | None = None) -> list[Le
     return expired
 
 
+def ledger_expire_balance(
+    *,
+    member: Member,
+    idempotency_key: str,
+    inactive_since: datetime,
+    reason: str = "Points expired after a period without activity",
+    now: datetime | None = None,
+) -> LedgerResult | None:
+    """Expire the member's whole spendable balance (one expire entry consuming every open lot),
+    unless the member was active after `inactive_since` or points became spendable after it.
+
+    Checked under the member's lock, so an earn or a redemption racing the expiry wins. Returns
+    None when nothing was expired; a replayed key returns the first entry and changes nothing.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _lock_member(member)
+        try:
+            with transaction.atomic():  # a savepoint: a replay undoes the settling below
+                _settle_locked(locked, now=now)
+                balance = locked.points_balance
+                if balance <= 0 or _active_since(locked, since=inactive_since, now=now):
+                    _mirror_counters(member, locked)
+                    return None
+                entry = _insert_or_replay(
+                    locked,
+                    figures_vary=True,
+                    kind=EntryKind.EXPIRE,
+                    points=-balance,
+                    idempotency_key=idempotency_key,
+                    source_type="inactivity",
+                    source_id=str(locked.pk),
+                    reason=reason,
+                    actor="system",
+                    created_at=now,
+                )
+                _consume_lots(locked, entry=entry, points=balance, exclude_lot_id=None)
+                _apply_counters(locked, _Counters(balance=-balance), now=now, activity=False)
+        except _Replay as replay:
+            return LedgerResult(replay.entry, False)
+        _mirror_counters(member, locked)
+    return LedgerResult(entry, True)
+
+
+def ledger_repay_debt(
+    *,
+    member: Member,
+    idempotency_key: str,
+    reason: str = "Repays points spent before a refund took them back",
+    now: datetime | None = None,
+) -> LedgerResult | None:
+    """Spend what the member can of their `points_debt` from the spendable balance (an adjust
+    entry of source `debt`). Returns None when there is nothing owed or nothing to pay with."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _lock_member(member)
+        try:
+            with transaction.atomic():  # a savepoint: a replay undoes the settling below
+                _settle_locked(locked, now=now)
+                amount = min(locked.points_debt, locked.points_balance)
+                if amount <= 0:
+                    _mirror_counters(member, locked)
+                    return None
+                entry = _insert_or_replay(
+                    locked,
+                    figures_vary=True,
+                    kind=EntryKind.ADJUST,
+                    points=-amount,
+                    idempotency_key=idempotency_key,
+                    source_type=DEBT_SOURCE,
+                    source_id=str(locked.pk),
+                    reason=reason,
+                    actor="system",
+                    created_at=now,
+                )
+                _consume_lots(locked, entry=entry, points=amount, exclude_lot_id=None)
+                delta = _Counters(balance=-amount, debt=-amount)
+                _apply_counters(locked, delta, now=now, activity=False)
+        except _Replay as replay:
+            return LedgerResult(replay.entry, False)
+        _mirror_counters(member, locked)
+    return LedgerResult(entry, True)
+
+
 # --- internals --------------------------------------------------------------------------------
+
+
+def _active_since(locked: Member, *, since: datetime, now: datetime) -> bool:
+    """Did the member earn or redeem after `since`, or did points become spendable after it
+    (pending points released after `since` start the inactivity clock again)?"""
+    if (locked.last_activity_at or locked.enrolled_at) > since:
+        return True
+    return LedgerEntry.objects.filter(
+        member=locked,
+        state=EntryState.ACTIVE,
+        available_at__gt=since,
+        available_at__lte=now,
+        points__gt=0,
+    ).exists()
 
 
 def _require_positive(points: int) -> None:
@@ -276,8 +387,13 @@ def _insert_or_replay(locked: Member, **fields) -> LedgerEntry:
     return entry
 
 
-def _insert_entry(locked: Member, **fields) -> tuple[LedgerEntry, bool]:
-    """Insert, or return the entry already written under this key when the call is the same."""
+def _insert_entry(
+    locked: Member, *, figures_vary: bool = False, **fields
+) -> tuple[LedgerEntry, bool]:
+    """Insert, or return the entry already written under this key when the call is the same.
+
+    `figures_vary`: the entry's points depend on the balance at the time (a debt repayment, a
+    balance expiry), so a replay is recognised by its key, member and kind alone."""
     key = fields["idempotency_key"]
     if not key:
         raise ValueError("idempotency_key is required.")
@@ -294,7 +410,7 @@ def _insert_entry(locked: Member, **fields) -> tuple[LedgerEntry, bool]:
         and existing.kind == fields["kind"]
         and existing.reverses_id == (reverses.pk if reverses else None)
         # A reversal's figures depend on the balance at the time; its target identifies it.
-        and (reverses is not None or existing.points == fields["points"])
+        and (figures_vary or reverses is not None or existing.points == fields["points"])
     )
     if not same_call:
         raise IdempotencyKeyReused(f"The key {key!r} was already used for a different change.")
@@ -334,6 +450,7 @@ def _move(*, entry: LedgerEntry, lot: LedgerEntry, points: int) -> None:
 class _ReversalPlan:
     points: int  # the reversal entry's signed points
     from_own_lot: int = 0
+    already_expired: int = 0
     from_other_lots: int = 0
     shortfall: int = 0
 
@@ -346,15 +463,33 @@ def _plan_reversal(locked: Member, original: LedgerEntry, amount: int) -> _Rever
         # Pending points were never spendable, so all of them are still in the lot.
         return _ReversalPlan(points=-amount, from_own_lot=amount)
     from_own_lot = min(original.remaining, max(amount, 0))
-    others = _open_lots(locked, exclude_lot_id=original.pk).aggregate(total=Sum("remaining"))
-    from_other_lots = min(others["total"] or 0, max(amount - from_own_lot, 0))
+    rest = max(amount - from_own_lot, 0)
+    # Points that left the lot by expiring are gone already: taking them back from other lots
+    # would take them twice. Of the rest, the expired part counts first (the member's favour).
+    already_expired = min(_expired_not_yet_reversed(original), rest) if rest else 0
+    rest -= already_expired
+    from_other_lots = 0
+    if rest:
+        others = _open_lots(locked, exclude_lot_id=original.pk).aggregate(total=Sum("remaining"))
+        from_other_lots = min(others["total"] or 0, rest)
     taken = from_own_lot + from_other_lots
     return _ReversalPlan(
         points=-taken,
         from_own_lot=from_own_lot,
+        already_expired=already_expired,
         from_other_lots=from_other_lots,
-        shortfall=max(amount - taken, 0),
+        shortfall=rest - from_other_lots,
     )
+
+
+def _expired_not_yet_reversed(lot: LedgerEntry) -> int:
+    """Points that expired out of `lot` (net of expiries undone) that no earlier reversal of the
+    lot has already counted as expired."""
+    expired = LotMovement.objects.filter(
+        Q(entry__kind=EntryKind.EXPIRE) | Q(entry__reverses__kind=EntryKind.EXPIRE), lot=lot
+    ).aggregate(total=Sum("points", default=0))["total"]
+    counted = lot.reversals.aggregate(total=Sum("already_expired", default=0))["total"]
+    return max(expired - counted, 0)
 
 
 def _reverse_credit(
@@ -377,10 +512,11 @@ def _reverse_credit(
             LedgerEntry.objects.filter(pk=original.pk)._update_lot_bookkeeping(
                 state=EntryState.VOID
             )
-        _apply_counters(locked, _Counters(pending=-amount, earned=-amount), now=now)
+        _apply_counters(locked, _Counters(pending=-amount, earned=-amount), now=now, activity=False)
     else:
         taken = plan.from_own_lot + plan.from_other_lots
-        _apply_counters(locked, _Counters(balance=-taken, earned=-amount), now=now)
+        delta = _Counters(balance=-taken, earned=-amount, debt=reversal.debt)
+        _apply_counters(locked, delta, now=now, activity=False)
 
 
 def _reverse_debit(
@@ -399,7 +535,11 @@ def _reverse_debit(
     if restored != amount:  # the movements say less was consumed than the entry claims
         raise NotReversible(f"Entry {original.pk} consumed {restored} points, not {amount}.")
     spent = -amount if original.kind == EntryKind.REDEEM else 0
-    _apply_counters(locked, _Counters(balance=amount, spent=spent), now=now)
+    # Undoing a debt repayment gives the points back and makes them owed again.
+    debt = amount if original.source_type == DEBT_SOURCE else 0
+    _apply_counters(
+        locked, _Counters(balance=amount, spent=spent, debt=debt), now=now, activity=False
+    )
 
 
 def _net_consumed_by_lot(original: LedgerEntry) -> dict[int, int]:
@@ -456,22 +596,21 @@ def _expire_due_locked(locked: Member, *, now: datetime) -> list[LedgerEntry]:
 def _apply_counters(
     locked: Member, delta: _Counters, *, now: datetime, activity: bool = True
 ) -> None:
-    """Add the deltas to the locked row and to its in-memory copy.
-
-    Releases and expiries are the system's doing, not the member's: they leave
-    `last_activity_at` alone (inactivity-based expiry depends on it).
-    """
+    """Add the deltas to the locked row and to its in-memory copy; `activity`: the member
+    earned or redeemed (see the module docstring), which moves `last_activity_at`."""
     Member.objects.filter(pk=locked.pk).update(
         points_balance=F("points_balance") + delta.balance,
         points_pending=F("points_pending") + delta.pending,
         lifetime_earned=F("lifetime_earned") + delta.earned,
         lifetime_spent=F("lifetime_spent") + delta.spent,
+        points_debt=F("points_debt") + delta.debt,
         **({"last_activity_at": now} if activity else {}),
     )
     locked.points_balance += delta.balance
     locked.points_pending += delta.pending
     locked.lifetime_earned += delta.earned
     locked.lifetime_spent += delta.spent
+    locked.points_debt += delta.debt
     if activity:
         locked.last_activity_at = now
 

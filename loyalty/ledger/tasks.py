@@ -1,7 +1,12 @@
 """Periodic ledger work. Each member is settled in its own transaction, so one failure or a
-crash mid-run loses nothing: the next run picks up what is still due."""
+crash mid-run loses nothing: the next run picks up what is still due. A run takes members in id
+order, a batch at a time, and hands the rest to a follow-up task from where it stopped, so a
+member that keeps failing is logged and passed over instead of stalling everyone after it."""
+
+from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from celery import shared_task
 from django.utils import timezone
@@ -14,28 +19,38 @@ logger = logging.getLogger(__name__)
 BATCH = 500
 
 
+def _now(now: str | None) -> datetime:
+    return datetime.fromisoformat(now) if now else timezone.now()
+
+
 @shared_task(ignore_result=True)
-def release_due_points() -> int:
-    now = timezone.now()
-    member_ids = selectors.member_ids_with_due_pending(now=now, limit=BATCH)
-    released = sum(
-        services.ledger_release_due(member=member, now=now)
-        for member in Member.objects.filter(pk__in=member_ids).order_by("pk")
-    )
+def release_due_points(now: str | None = None, after_id: int = 0) -> int:
+    moment = _now(now)
+    member_ids = selectors.member_ids_with_due_pending(now=moment, limit=BATCH, after_id=after_id)
+    released = 0
+    for member in Member.objects.filter(pk__in=member_ids).order_by("pk"):
+        try:
+            released += services.ledger_release_due(member=member, now=moment)
+        except Exception:
+            logger.exception("releasing pending points failed for member %s", member.pk)
     if len(member_ids) == BATCH:
-        release_due_points.delay()
+        release_due_points.delay(now=moment.isoformat(), after_id=member_ids[-1])
     logger.info("released %d pending points for %d members", released, len(member_ids))
     return released
 
 
 @shared_task(ignore_result=True)
-def expire_due_lots() -> int:
-    now = timezone.now()
-    member_ids = selectors.member_ids_with_expiring_lots(now=now, limit=BATCH)
+def expire_due_lots(now: str | None = None, after_id: int = 0) -> int:
+    """Per-lot expiry: an expire entry for every spendable lot past its `expires_at`."""
+    moment = _now(now)
+    member_ids = selectors.member_ids_with_expiring_lots(now=moment, limit=BATCH, after_id=after_id)
     expired = 0
     for member in Member.objects.filter(pk__in=member_ids).order_by("pk"):
-        expired += len(services.ledger_expire_due(member=member, now=now))
+        try:
+            expired += len(services.ledger_expire_due(member=member, now=moment))
+        except Exception:
+            logger.exception("expiring lots failed for member %s", member.pk)
     if len(member_ids) == BATCH:
-        expire_due_lots.delay()
+        expire_due_lots.delay(now=moment.isoformat(), after_id=member_ids[-1])
     logger.info("expired %d lots for %d members", expired, len(member_ids))
     return expired

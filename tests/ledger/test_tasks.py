@@ -71,3 +71,55 @@ def test_expire_due_lots_expires_across_members():
     keeper.refresh_from_db()
     assert keeper.points_balance == 5
     assert tasks.expire_due_lots.delay().get() == 0
+
+
+def test_expire_due_lots_works_through_every_batch_in_member_order(monkeypatch):
+    monkeypatch.setattr(tasks, "BATCH", 2)
+    now = timezone.now()
+    members = [MemberFactory() for _ in range(5)]
+    for member in members:
+        ledger_credit(
+            member=member,
+            points=10,
+            idempotency_key="a",
+            source_type="t",
+            now=now - timedelta(days=10),
+            expires_at=now - timedelta(days=1),
+        )
+
+    first_batch = tasks.expire_due_lots.delay(now=now.isoformat()).get()
+
+    # The first run expires two; its follow-ups (run in-process here) the other three.
+    assert first_batch == 2
+    assert LedgerEntry.objects.filter(kind=EntryKind.EXPIRE).count() == 5
+    assert tasks.expire_due_lots.delay(now=now.isoformat()).get() == 0
+
+
+def test_a_member_that_fails_to_expire_does_not_stop_the_others(monkeypatch):
+    from loyalty.ledger import services
+
+    now = timezone.now()
+    broken, fine = MemberFactory(), MemberFactory()
+    for member in (broken, fine):
+        ledger_credit(
+            member=member,
+            points=10,
+            idempotency_key="a",
+            source_type="t",
+            now=now - timedelta(days=10),
+            expires_at=now - timedelta(days=1),
+        )
+    real = services.ledger_expire_due
+
+    def failing_for_broken(*, member, now):
+        if member.pk == broken.pk:
+            raise RuntimeError("boom")
+        return real(member=member, now=now)
+
+    monkeypatch.setattr(services, "ledger_expire_due", failing_for_broken)
+
+    assert tasks.expire_due_lots.delay(now=now.isoformat()).get() == 1
+
+    broken.refresh_from_db()
+    fine.refresh_from_db()
+    assert (broken.points_balance, fine.points_balance) == (10, 0)
