@@ -179,6 +179,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "loyalty.platforms.shopify.tasks.reconcile_recent_orders",
         "schedule": 30 * 60.0,
     },
+    "tiers-check-downgrades": {
+        "task": "loyalty.tiers.tasks.check_tier_downgrades",
+        "schedule": 6 * 60 * 60.0,
+    },
+    "tiers-resync-member-tiers": {
+        "task": "loyalty.tiers.tasks.resync_member_tiers",
+        "schedule": 15 * 60.0,
+    },
     "rewards-settle-pending-redemptions": {
         "task": "loyalty.rewards.tasks.settle_pending_redemptions",
         "schedule": 60.0,

@@ -2,6 +2,7 @@ import factory
 
 from loyalty.members.models import Member
 from loyalty.shops.models import Platform, Program, Shop
+from loyalty.tiers.services import tier_default_tag
 
 
 class ShopFactory(factory.django.DjangoModelFactory):
@@ -34,6 +35,16 @@ class MemberFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"shopper{n}@example.com")
     first_name = "Aisyah"
     last_name = "Rahman"
+
+
+class TierFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "tiers.Tier"
+
+    shop = factory.SubFactory(ShopFactory)
+    name = factory.Sequence(lambda n: f"Tier {n}")
+    threshold = factory.Sequence(lambda n: 100 * (n + 1))
+    tag = factory.LazyAttribute(lambda tier: tier_default_tag(name=tier.name))
 
 
 class RewardFactory(factory.django.DjangoModelFactory):

@@ -21,6 +21,7 @@ from loyalty.privacy import services as privacy
 from loyalty.rewards.services import redemption_mark_used
 from loyalty.shops.models import Shop
 from loyalty.shops.services import shop_uninstall
+from loyalty.tiers.services import tier_evaluate_order_buyer
 
 
 class PlatformRecords:
@@ -45,9 +46,13 @@ def handle_event(event: DomainEvent, *, shop: Shop, records: PlatformRecords) ->
                     discount_codes=event.order.discount_codes,
                     order_id=event.order.order_id,
                 )
-            return earning.order_event_received(shop=shop, event=event)
+            outcome = earning.order_event_received(shop=shop, event=event)
+            tier_evaluate_order_buyer(shop=shop, order_id=event.order.order_id)
+            return outcome
         case RefundEvent():
-            return earning.refund_received(shop=shop, event=event)
+            outcome = earning.refund_received(shop=shop, event=event)
+            tier_evaluate_order_buyer(shop=shop, order_id=event.order_id)
+            return outcome
         case CustomerEvent():
             member = member_sync_customer(shop=shop, customer=event.customer)
             if member and event.customer.accepts_marketing:

@@ -71,6 +71,11 @@ class OrderRecord(models.Model):
     award_lines = models.JSONField(default=list, blank=True)
     awarded = models.IntegerField(default=0, help_text="Net points credited for this order.")
     ledger_moves = models.PositiveIntegerField(default=0)
+    # What the buyer kept, for tier qualification (`_net_spend`): goods after discounts in shop
+    # money less refunds and removed items, and how many items; 0 unless paid, not cancelled,
+    # not a test.
+    net_amount = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    net_items = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

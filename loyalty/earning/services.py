@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -25,6 +25,7 @@ from loyalty.ledger.services import ledger_credit, ledger_repay_debt, ledger_rev
 from loyalty.members.models import Member, MemberStatus
 from loyalty.members.services import member_get_or_create, redacted_customer_id
 from loyalty.shops.models import EarnTrigger, Program, Shop, ShortfallPolicy
+from loyalty.tiers.models import Tier
 
 PAID_STATUSES = {"paid", "partially_refunded", "refunded"}
 REDACTED_PREFIX = "redacted:"
@@ -198,6 +199,16 @@ def _engine_order(record: OrderRecord) -> engine.Order:
     )
 
 
+def _net_spend(record: OrderRecord) -> tuple[Decimal, int]:
+    """What the buyer kept of a paid order (tier qualification): goods after discounts, in shop
+    money, without gift cards, less refunds and removed items; and how many items."""
+    if not record.paid_at or record.cancelled_at or not record.facts or record.facts.get("test"):
+        return Decimal("0"), 0
+    lines = [line for line in _engine_order(record).lines if not line.gift_card]
+    amount = sum((line.amount for line in lines), Decimal("0"))
+    return amount.quantize(Decimal("0.01"), ROUND_HALF_UP), sum(line.quantity for line in lines)
+
+
 def _converge(shop: Shop, record: OrderRecord, *, customer: CustomerData | None, now) -> str:
     program = Program.objects.get(shop=shop)  # fresh: the merchant may have changed it
     eligible = _eligible(record, program.earn_trigger)
@@ -209,6 +220,7 @@ def _converge(shop: Shop, record: OrderRecord, *, customer: CustomerData | None,
         record.snapshot = _take_snapshot(shop, program, record)
     lines = order_award_target(record=record)
     record.award_lines = [dataclasses.asdict(line) for line in lines]
+    record.net_amount, record.net_items = _net_spend(record)
     target = engine.total(lines)
     if record.member_id is None:
         return f"target {target} points; no member yet" if target else "nothing to award"
@@ -260,6 +272,8 @@ def _take_snapshot(shop: Shop, program: Program, record: OrderRecord) -> dict:
             .count()
         )
     rules = [_rule(r) for r in EarnRule.objects.filter(shop=shop, enabled=True).order_by("pk")]
+    # Tiers are keyed by name, as campaign rules' `tiers` name them.
+    tier = Tier.objects.filter(members=record.member_id).first() if record.member_id else None
     return {
         "trigger": program.earn_trigger,
         "pending_days": program.pending_days,
@@ -275,7 +289,11 @@ def _take_snapshot(shop: Shop, program: Program, record: OrderRecord) -> dict:
         },
         "rules": [_dump_rule(r) for r in rules],
         # The seam for tiers: the tier and its multiplier as they were when the order earned.
-        "member": {"tier": None, "tier_multiplier": "1", "paid_orders_before": paid_before},
+        "member": {
+            "tier": tier.name if tier else None,
+            "tier_multiplier": str(tier.multiplier) if tier else "1",
+            "paid_orders_before": paid_before,
+        },
     }
 
 

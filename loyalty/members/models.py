@@ -40,6 +40,20 @@ class Member(models.Model):
     points_debt = models.IntegerField(default=0)
     last_activity_at = models.DateTimeField(null=True, blank=True)
 
+    # VIP tier, changed only by `loyalty.tiers.services`.
+    tier = models.ForeignKey(
+        "tiers.Tier", null=True, blank=True, on_delete=models.SET_NULL, related_name="members"
+    )
+    tier_since = models.DateTimeField(
+        null=True, blank=True, help_text="When the member reached the tier."
+    )
+    tier_by_hand = models.BooleanField(
+        default=False, help_text="Assigned by the merchant: kept until a higher one is earned."
+    )
+    tier_below_since = models.DateTimeField(
+        null=True, blank=True, help_text="Grace policy: since when the member is below the tier."
+    )
+
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -69,6 +83,7 @@ class Member(models.Model):
         indexes = [
             models.Index(fields=["shop", "email"], name="member_shop_email"),
             models.Index(fields=["shop", "-points_balance", "id"], name="member_shop_balance"),
+            models.Index(fields=["shop", "tier", "id"], name="member_shop_tier"),
         ]
 
     def __str__(self) -> str:

@@ -158,7 +158,62 @@ class ShopifyGateway:
         return data.get("codeDiscountNodeByCode") or None
 
     def customer_tier_sync(self, *, shop: Shop, sync: CustomerTierSync) -> None:
-        raise NotImplementedError  # tiers: tagsAdd / tagsRemove / metafieldsSet
+        """One request: the tier tags removed and added, the app-owned metafields set.
+        Each mutation is idempotent, so a retry after an unknown outcome is safe."""
+        if not (sync.add_tags or sync.remove_tags or sync.metafields):
+            return
+        query, variables = tier_sync_request(sync)
+        data = admin_graphql(
+            shop=shop,
+            query=query,
+            variables=variables,
+            max_attempts=TIER_SYNC_MAX_ATTEMPTS,
+            budget_seconds=TIER_SYNC_BUDGET_SECONDS,
+        )
+        errors = [e for root in data.values() for e in user_errors(root)]
+        if errors:
+            raise AdminApiError("user_errors", _messages(errors))
+
+
+# The tier sync runs in a task that retries with its own backoff: few attempts per call.
+TIER_SYNC_MAX_ATTEMPTS = 2
+TIER_SYNC_BUDGET_SECONDS = 15.0
+TIER_METAFIELD_NAMESPACE = "$app:loyalty"
+
+
+def tier_sync_request(sync: CustomerTierSync) -> tuple[str, dict]:
+    """The GraphQL document and variables for `sync`; only the mutations it needs."""
+    customer = customer_gid(sync.platform_customer_id)
+    declared = ["$id: ID!"]
+    fields = []
+    variables: dict = {"id": customer}
+    if sync.remove_tags:
+        declared.append("$remove: [String!]!")
+        fields.append(
+            "removed: tagsRemove(id: $id, tags: $remove) { userErrors { field message } }"
+        )
+        variables["remove"] = list(sync.remove_tags)
+    if sync.add_tags:
+        declared.append("$add: [String!]!")
+        fields.append("added: tagsAdd(id: $id, tags: $add) { userErrors { field message } }")
+        variables["add"] = list(sync.add_tags)
+    if sync.metafields:
+        declared.append("$metafields: [MetafieldsSetInput!]!")
+        fields.append(
+            "metafieldsSet(metafields: $metafields) { userErrors { field message code } }"
+        )
+        variables["metafields"] = [
+            {
+                "ownerId": customer,
+                "namespace": TIER_METAFIELD_NAMESPACE,
+                "key": key,
+                "type": "single_line_text_field",
+                "value": value,
+            }
+            for key, value in sorted(sync.metafields.items())
+        ]
+    body = "\n  ".join(fields)
+    return f"mutation SetiaTierSync({', '.join(declared)}) {{\n  {body}\n}}\n", variables
 
 
 def _customers_of(node: dict) -> set[str]:
