@@ -129,13 +129,18 @@ def reward_claim_problem(*, reward: Reward, member: Member, now: datetime) -> st
 
 
 def _tier_allowed(member: Member, tiers: list) -> bool:
-    # The tier FK arrives with the tiers app; until then no member is in any tier.
+    """`tiers` names tiers by id, name or tag (case-insensitive). Read defensively: a member
+    without the tiers app's field is in no tier."""
     tier = getattr(member, "tier", None)
     if tier is None:
         return False
-    names = {str(t) for t in tiers}
-    candidates = {str(tier.pk), str(getattr(tier, "key", "")), str(getattr(tier, "slug", ""))}
-    return bool(names & (candidates - {""}))
+    wanted = {str(t).strip().lower() for t in tiers}
+    names = {
+        str(tier.pk),
+        str(getattr(tier, "name", "")).lower(),
+        str(getattr(tier, "tag", "")).lower(),
+    }
+    return bool(wanted & (names - {""}))
 
 
 def reward_points_for(*, reward: Reward, points: int | None) -> int:
