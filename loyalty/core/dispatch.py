@@ -21,7 +21,7 @@ from loyalty.privacy import services as privacy
 from loyalty.rewards.services import redemption_mark_used
 from loyalty.shops.models import Shop
 from loyalty.shops.services import shop_uninstall
-from loyalty.tiers.services import tier_evaluate_order_buyer
+from loyalty.tiers.services import tier_evaluate_customer, tier_evaluate_order_buyer
 
 
 class PlatformRecords:
@@ -58,6 +58,10 @@ def handle_event(event: DomainEvent, *, shop: Shop, records: PlatformRecords) ->
             if member and event.customer.accepts_marketing:
                 action_claim_if_rewarded(shop=shop, member=member, action=ActionKind.NEWSLETTER)
             claimed = earning.guest_orders_claim(shop=shop, customer=event.customer)
+            if member or claimed:
+                tier_evaluate_customer(
+                    shop=shop, platform_customer_id=event.customer.platform_customer_id
+                )
             outcome = "member updated" if member else "not a member"
             return f"{outcome}; {claimed} guest order(s) claimed" if claimed else outcome
         case AppUninstalled():

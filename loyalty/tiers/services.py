@@ -102,6 +102,8 @@ def tier_evaluate(*, member: Member, now: datetime | None = None) -> TierHistory
         if current is not None and current.hidden:
             return None  # hand-assigned hidden tier: only the merchant moves the member
         ladder = TierLadder.of(shop_id=locked.shop_id)
+        if current is None and not ladder.tiers:
+            return None  # the shop has no tiers to reach
         decision = _decide(locked, program, ladder, current, now)
         if decision.below_since != locked.tier_below_since and decision.target == current:
             Member.objects.filter(pk=locked.pk).update(tier_below_since=decision.below_since)
@@ -167,6 +169,22 @@ def tier_evaluate_order_buyer(
         .values_list("member_id", flat=True)
         .first()
     )
+    return _evaluate_member_id(shop, member_id, now=now)
+
+
+def tier_evaluate_customer(
+    *, shop: Shop, platform_customer_id: str, now: datetime | None = None
+) -> TierHistory | None:
+    """After a customer event (claimed guest orders, an action's points)."""
+    member_id = (
+        Member.objects.filter(shop=shop, platform_customer_id=platform_customer_id)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return _evaluate_member_id(shop, member_id, now=now)
+
+
+def _evaluate_member_id(shop: Shop, member_id: int | None, *, now) -> TierHistory | None:
     if member_id is None:
         return None
     return tier_evaluate(member=Member(pk=member_id, shop=shop), now=now)

@@ -165,9 +165,15 @@ def test_campaigns_for_a_tier_match_it_by_name(shop):
     ]
 
 
-def test_a_guest_order_changes_no_tier(shop):
-    TierFactory(shop=shop, name="Silver", threshold=1)
-
+def test_a_guest_order_counts_once_the_shopper_opens_an_account(shop):
+    TierFactory(shop=shop, name="Silver", threshold=100)
     deliver(shop, "orders/paid", order(5001, customer_id=None, email="guest@example.com"))
-
     assert TierHistory.objects.count() == 0
+
+    deliver(
+        shop,
+        "customers/create",
+        payloads.customer_payload(customer_id=CUSTOMER, email="Guest@Example.com"),
+    )
+
+    assert the_member(shop).tier.name == "Silver"
