@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "loyalty.members",
     "loyalty.ledger",
     "loyalty.earning",
+    "loyalty.expiry",
     "loyalty.tiers",
     "loyalty.privacy",
     "loyalty.rewards",
@@ -175,6 +176,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "loyalty.ledger.tasks.expire_due_lots",
         "schedule": 15 * 60.0,
     },
+    "expiry-expire-inactive-balances": {
+        "task": "loyalty.expiry.tasks.expire_inactive_balances",
+        "schedule": 60 * 60.0,
+    },
+    "expiry-send-reminders": {
+        "task": "loyalty.expiry.tasks.send_expiry_reminders",
+        "schedule": 60 * 60.0,
+    },
     "shopify-reconcile-recent-orders": {
         "task": "loyalty.platforms.shopify.tasks.reconcile_recent_orders",
         "schedule": 30 * 60.0,
@@ -205,6 +214,19 @@ REWARDS_RATE_WINDOW_SECONDS = env.int("REWARDS_RATE_WINDOW_SECONDS", default=60)
 REWARDS_IN_DOUBT_GRACE_SECONDS = env.int("REWARDS_IN_DOUBT_GRACE_SECONDS", default=600)
 # Orders may arrive up to a day late: an unused code is only expired this long after its end.
 REWARDS_EXPIRED_CODE_GRACE_SECONDS = env.int("REWARDS_EXPIRED_CODE_GRACE_SECONDS", default=86400)
+
+# Email (points expiry reminders), from EMAIL_URL, e.g. smtp+tls://user:password@host:587.
+# Unset: printed to the console with DEBUG=1; otherwise not sent (reminders wait until it is set).
+_EMAIL = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "dummymail://")
+EMAIL_BACKEND = _EMAIL["EMAIL_BACKEND"]
+EMAIL_HOST = _EMAIL["EMAIL_HOST"] or "localhost"
+EMAIL_PORT = _EMAIL["EMAIL_PORT"] or 25
+EMAIL_HOST_USER = _EMAIL["EMAIL_HOST_USER"] or ""
+EMAIL_HOST_PASSWORD = _EMAIL["EMAIL_HOST_PASSWORD"] or ""
+EMAIL_USE_TLS = _EMAIL.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _EMAIL.get("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Setia <noreply@localhost>")
 
 # Shopify (used from the Shopify integration on; declared here so the names are stable).
 SHOPIFY_API_KEY = env.str("SHOPIFY_API_KEY", default="setia-dev-api-key" if DEBUG else "")

@@ -20,6 +20,7 @@ from config.settings import *  # noqa: F403
 from config.settings import CELERY_BROKER_URL
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 # Tests run tasks in-process; the end-to-end worker tests start a real worker on the broker.
 CELERY_TASK_ALWAYS_EAGER = True

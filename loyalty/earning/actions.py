@@ -17,10 +17,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from loyalty.earning.models import ActionCap, ActionKind, ActionRule
+from loyalty.expiry.services import credit_expires_at
 from loyalty.ledger.models import LedgerEntry
 from loyalty.ledger.services import ledger_credit
 from loyalty.members.models import Member, MemberStatus
-from loyalty.shops.models import Shop
+from loyalty.shops.models import Program, Shop
 
 
 class ActionError(Exception):
@@ -76,6 +77,7 @@ def action_claim(
     if not rules:
         raise ActionError(f"No active rule rewards {action!r}{f' ({key})' if key else ''}.")
     day = _local_day(shop, now)
+    expires_at = credit_expires_at(program=Program.objects.get(shop=shop), earned_at=now)
     claims = []
     for rule in rules:
         result = ledger_credit(
@@ -85,6 +87,7 @@ def action_claim(
             source_type="action",
             source_id=f"{rule.action}:{rule.pk}",
             reason=rule.name,
+            expires_at=expires_at,
             now=now,
         )
         claims.append(Claim(rule, result.entry, result.created))

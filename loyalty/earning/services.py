@@ -20,6 +20,7 @@ from loyalty.core.events import CustomerData, OrderData, OrderEvent, OrderEventK
 from loyalty.earning import engine
 from loyalty.earning.actions import action_claim_if_rewarded
 from loyalty.earning.models import ActionKind, EarnRule, OrderRecord
+from loyalty.expiry.services import credit_expires_at
 from loyalty.ledger.models import EntryKind, LedgerEntry
 from loyalty.ledger.services import ledger_credit, ledger_repay_debt, ledger_reverse
 from loyalty.members.models import Member, MemberStatus
@@ -386,6 +387,7 @@ def _move_ledger(program: Program, record: OrderRecord, target: int, *, now) -> 
         )
         record.ledger_moves += 1
         key = f"order:{record.order_id}:move:{record.ledger_moves}"
+        earned_at = now or timezone.now()
         ledger_credit(
             member=member,
             points=delta,
@@ -394,7 +396,10 @@ def _move_ledger(program: Program, record: OrderRecord, target: int, *, now) -> 
             source_id=record.order_id,
             reason=f"Order {name}",
             available_at=available_at,
-            now=now,
+            expires_at=credit_expires_at(
+                program=program, earned_at=earned_at, available_at=available_at
+            ),
+            now=earned_at,
         )
         _repay_debt(member, key=key, now=now)
     elif delta < 0:
