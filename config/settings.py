@@ -206,6 +206,10 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# The storefront widget's shop-wide catalogue (program, ways to earn, rewards, tiers) is cached
+# per process this long; the shopper's own figures are always read fresh.
+STOREFRONT_CACHE_SECONDS = env.int("STOREFRONT_CACHE_SECONDS", default=30)
+
 # Rewards: at most REWARDS_RATE_LIMIT redemptions per member in a sliding window.
 REWARDS_RATE_LIMIT = env.int("REWARDS_RATE_LIMIT", default=5)
 REWARDS_RATE_WINDOW_SECONDS = env.int("REWARDS_RATE_WINDOW_SECONDS", default=60)

@@ -24,4 +24,6 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 # Tests run tasks in-process; the end-to-end worker tests start a real worker on the broker.
 CELERY_TASK_ALWAYS_EAGER = True
+# Every test sees its own writes in the widget's answer (tests of the cache turn it on).
+STOREFRONT_CACHE_SECONDS = 0
 TEST_CELERY_BROKER_URL = CELERY_BROKER_URL

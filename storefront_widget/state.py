@@ -1,20 +1,37 @@
-"""What the storefront widget shows: the contract's `state` answer."""
+"""What the storefront widget shows: the contract's `state` answer.
+
+Everything the shop shows every shopper alike (the program, the ways to earn, the rewards on
+offer, the tier ladder) is the *catalogue*, cached per process for STOREFRONT_CACHE_SECONDS:
+the widget asks on every page view, the merchant changes these rarely, and a change shows
+within that many seconds. What is the shopper's own (balance, tier, progress, which rewards they
+can claim, their codes) is read fresh on every request.
+"""
 
 from __future__ import annotations
 
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
 from loyalty.earning.actions import active_action_rules
 from loyalty.earning.models import EarnRule
 from loyalty.members.models import Member, MemberStatus
+from loyalty.rewards.models import Reward
+from loyalty.rewards.selectors import recent_redemptions, rewards_active, rewards_for_member
 from loyalty.shops.models import Program, Shop
+from loyalty.tiers.models import Tier
+from loyalty.tiers.selectors import member_tier_progress
 
 
-def ways_to_earn(*, shop: Shop, program: Program) -> list[dict]:
+def ways_to_earn(*, shop: Shop, program: Program, now: datetime | None = None) -> list[dict]:
     """The live rules, in the shopper's terms: orders first, then campaigns and milestones,
     then actions."""
-    now = timezone.now()
+    now = now or timezone.now()
     per_unit = program.points_per_currency_unit.normalize()
     ways = [
         {
@@ -39,15 +56,78 @@ def ways_to_earn(*, shop: Shop, program: Program) -> list[dict]:
     return ways
 
 
-def storefront_state(*, shop: Shop, platform_customer_id: str | None) -> dict:
+@dataclass(frozen=True)
+class Catalogue:
+    program: dict
+    ways_to_earn: list[dict]
+    rewards: tuple[Reward, ...]
+    tiers: list[dict]
+
+
+def _build_catalogue(shop: Shop, now: datetime) -> Catalogue:
     program = Program.objects.get(shop=shop)
+    tiers = Tier.objects.filter(shop=shop, hidden=False).order_by("threshold", "pk")
+    return Catalogue(
+        program={"name": program.name, "points_name": program.points_name},
+        ways_to_earn=ways_to_earn(shop=shop, program=program, now=now),
+        rewards=tuple(rewards_active(shop=shop, now=now)),
+        tiers=[
+            {
+                "name": tier.name,
+                "threshold": int(tier.threshold)
+                if tier.threshold == int(tier.threshold)
+                else str(tier.threshold),
+                "multiplier": f"{tier.multiplier.normalize():f}",
+                "perks": list(tier.perks),
+            }
+            for tier in tiers
+        ],
+    )
+
+
+_cache: dict[int, tuple[float, Catalogue]] = {}
+_cache_lock = threading.Lock()
+
+
+def storefront_catalogue(*, shop: Shop, now: datetime | None = None) -> Catalogue:
+    ttl = settings.STOREFRONT_CACHE_SECONDS
+    if ttl <= 0 or now is not None:
+        return _build_catalogue(shop, now or timezone.now())
+    cached = _cache.get(shop.pk)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    catalogue = _build_catalogue(shop, timezone.now())
+    with _cache_lock:
+        _cache[shop.pk] = (time.monotonic() + ttl, catalogue)
+    return catalogue
+
+
+def storefront_catalogue_forget(*, shop: Shop | None = None) -> None:
+    """Drop this process's cached catalogue (of one shop, or all)."""
+    with _cache_lock:
+        if shop is None:
+            _cache.clear()
+        else:
+            _cache.pop(shop.pk, None)
+
+
+def storefront_state(
+    *, shop: Shop, platform_customer_id: str | None, now: datetime | None = None
+) -> dict:
+    catalogue = storefront_catalogue(shop=shop, now=now)
+    member = None
     customer = None
     if platform_customer_id:
         member = (
-            Member.objects.filter(shop=shop, platform_customer_id=platform_customer_id)
-            .exclude(status=MemberStatus.REDACTED)
+            Member.objects.filter(
+                shop=shop, platform_customer_id=platform_customer_id, status=MemberStatus.ACTIVE
+            )
+            .select_related("tier")
             .first()
         )
+        progress = {"tier": None, "next_tier": None}
+        if member is not None and (catalogue.tiers or member.tier_id):
+            progress = member_tier_progress(member=member, now=now)
         customer = {
             "id": platform_customer_id,
             "points": {
@@ -55,12 +135,17 @@ def storefront_state(*, shop: Shop, platform_customer_id: str | None) -> dict:
                 "pending": member.points_pending if member else 0,
                 "lifetime_earned": member.lifetime_earned if member else 0,
             },
-            "tier": None,
+            "tier": progress["tier"],
+            "next_tier": progress["next_tier"],
+            "recent_redemptions": recent_redemptions(member=member) if member else [],
         }
+    offer = rewards_for_member(shop=shop, member=member, now=now, rewards=catalogue.rewards)
+    rewards = [{**item, "available": True} for item in offer["available"]]
+    rewards += [{**item, "available": False} for item in offer["locked"]]
     return {
-        "program": {"name": program.name, "points_name": program.points_name},
+        "program": catalogue.program,
         "customer": customer,
-        # The rewards catalogue arrives with its own issue.
-        "rewards": [],
-        "ways_to_earn": ways_to_earn(shop=shop, program=program),
+        "rewards": rewards,
+        "ways_to_earn": catalogue.ways_to_earn,
+        "tiers": catalogue.tiers,
     }

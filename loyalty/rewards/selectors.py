@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -46,12 +47,17 @@ def reward_as_dict(reward: Reward, *, currency: str) -> dict:
 
 
 def rewards_for_member(
-    *, shop: Shop, member: Member | None, now: datetime | None = None
+    *,
+    shop: Shop,
+    member: Member | None,
+    now: datetime | None = None,
+    rewards: Iterable[Reward] | None = None,
 ) -> dict[str, list[dict]]:
     """What the member can claim now, and what is still out of reach (with why and how many
-    points are missing). A guest claims nothing: every active reward is locked for sign-in."""
+    points are missing). A guest claims nothing: every active reward is locked for sign-in.
+    `rewards`: the shop's active rewards when the caller already has them (a cached list)."""
     now = now or timezone.now()
-    rewards = list(rewards_active(shop=shop, now=now))
+    rewards = list(rewards_active(shop=shop, now=now) if rewards is None else rewards)
     claimed: dict[int, int] = {}
     if member is not None:
         claimed = dict(

@@ -56,6 +56,7 @@ def test_guest_gets_the_program_and_no_customer(client, shop):
         "customer": None,
         "rewards": [],
         "ways_to_earn": [{"kind": "order", "name": "1 points per USD spent", "points": 1}],
+        "tiers": [],
     }
     assert response["Cache-Control"] == "private, no-store"
 
@@ -123,6 +124,8 @@ def test_logged_in_member_gets_their_points(client, shop):
         "id": "7001",
         "points": {"balance": 300, "pending": 40, "lifetime_earned": 340},
         "tier": None,
+        "next_tier": None,
+        "recent_redemptions": [],
     }
 
 
@@ -198,3 +201,87 @@ def test_state_only_answers_get(client, shop):
     response = client.post("/shopify/proxy/api/state?" + urlencode(proxy_query()))
 
     assert response.status_code == 405
+
+
+# --- tiers, rewards and redemptions in the answer --------------------------------------------
+
+
+def test_member_sees_tier_progress_rewards_and_their_codes(client, shop):
+    from loyalty.rewards.models import Redemption, RedemptionStatus
+    from tests.factories import RewardFactory, TierFactory
+
+    bronze = TierFactory(shop=shop, name="Bronze", threshold=0, perks=["Birthday gift"])
+    TierFactory(shop=shop, name="Silver", threshold=1000, multiplier="1.5", perks=["Free shipping"])
+    TierFactory(shop=shop, name="Staff", threshold=0, hidden=True)
+    five_off = RewardFactory(shop=shop, name="5 off", points_cost=500)
+    RewardFactory(shop=shop, name="20 off", points_cost=2000, value="20.00")
+    RewardFactory(shop=shop, name="Silver gift", points_cost=100, tiers=["Silver"])
+    member = MemberFactory(shop=shop, platform_customer_id="7001", tier=bronze)
+    ledger_credit(member=member, points=700, idempotency_key="a", source_type="order")
+    Redemption.objects.create(
+        shop=shop,
+        member=member,
+        reward=five_off,
+        idempotency_key="r1",
+        status=RedemptionStatus.ISSUED,
+        points=500,
+        code="SETIA-ABCD-EFGH",
+    )
+
+    answer = get_state(client, customer_id="7001").json()
+
+    customer = answer["customer"]
+    assert customer["tier"] == {"name": "Bronze", "multiplier": "1", "perks": ["Birthday gift"]}
+    assert customer["next_tier"] == {
+        "name": "Silver",
+        "threshold": 1000,
+        "remaining": 300,
+        "basis": "points_earned",
+    }
+    assert [(r["code"], r["apply_url"]) for r in customer["recent_redemptions"]] == [
+        ("SETIA-ABCD-EFGH", f"https://{shop.domain}/discount/SETIA-ABCD-EFGH")
+    ]
+    assert [
+        (r["name"], r["available"], r.get("locked_reason"), r.get("points_needed"))
+        for r in answer["rewards"]
+    ] == [
+        ("5 off", True, None, None),
+        ("Silver gift", False, "tier", 0),
+        ("20 off", False, "points", 1300),
+    ]
+    assert answer["tiers"] == [
+        {"name": "Bronze", "threshold": 0, "multiplier": "1", "perks": ["Birthday gift"]},
+        {"name": "Silver", "threshold": 1000, "multiplier": "1.5", "perks": ["Free shipping"]},
+    ]
+
+
+def test_guest_sees_every_reward_locked_for_sign_in(client, shop):
+    from tests.factories import RewardFactory
+
+    RewardFactory(shop=shop, name="5 off", points_cost=500)
+
+    answer = get_state(client).json()
+
+    assert answer["customer"] is None
+    assert [(r["name"], r["available"], r["locked_reason"]) for r in answer["rewards"]] == [
+        ("5 off", False, "sign_in")
+    ]
+
+
+def test_catalogue_is_cached_per_process_but_balances_are_not(client, shop):
+    from loyalty.earning.models import EarnRule
+    from storefront_widget.state import storefront_catalogue_forget
+
+    member = MemberFactory(shop=shop, platform_customer_id="7001")
+    with override_settings(STOREFRONT_CACHE_SECONDS=60):
+        storefront_catalogue_forget()
+        before = get_state(client, customer_id="7001").json()
+        EarnRule.objects.create(shop=shop, name="Bonus", kind="campaign", points=50)
+        ledger_credit(member=member, points=30, idempotency_key="a", source_type="order")
+        cached = get_state(client, customer_id="7001").json()
+        storefront_catalogue_forget(shop=shop)
+        fresh = get_state(client, customer_id="7001").json()
+
+    assert cached["ways_to_earn"] == before["ways_to_earn"]
+    assert cached["customer"]["points"]["balance"] == 30
+    assert [w["name"] for w in fresh["ways_to_earn"]][-1] == "Bonus"
