@@ -207,7 +207,7 @@ def _reserve(
 ) -> tuple[Redemption, bool]:
     """Step one, in one transaction under the member's lock: the checks, the row, the debit."""
     with transaction.atomic():
-        locked = _lock_member(member)
+        locked = _lock_member(member.pk)
         spend = reward_points_for(reward=reward, points=points)
         for _ in range(5):  # a new code on the (astronomically rare) clash with another
             try:
@@ -265,9 +265,21 @@ def _reserve(
     return redemption, True
 
 
-def _lock_member(member: Member) -> Member:
+def _lock_member(member_id: int) -> Member:
     """The member's row, locked as the ledger locks it (primary-key order, this row only)."""
-    return Member.objects.select_for_update(of=("self",)).order_by("pk").get(pk=member.pk)
+    return Member.objects.select_for_update(of=("self",)).order_by("pk").get(pk=member_id)
+
+
+def _lock_redemption(redemption: Redemption, *, status: str) -> Redemption | None:
+    """The redemption's row if it still has `status`, locked after its member's row: the same
+    order as redeeming and the ledger take them, so the two never wait on each other."""
+    _lock_member(redemption.member_id)
+    return (
+        Redemption.objects.select_for_update(of=("self",))
+        .select_related("reward", "member")
+        .filter(pk=redemption.pk, status=status)
+        .first()
+    )
 
 
 def _check_rate(locked: Member, redemption: Redemption, *, now: datetime) -> None:
@@ -323,9 +335,10 @@ def redemption_settle(
     shop = Shop.objects.get(pk=redemption.shop_id)
     gateway = gateway_for(shop)
     if create:
-        attempt = _attempt_started(redemption)
-        if attempt is None:  # settled meanwhile, or the points went back
+        started = _attempt_started(redemption)
+        if started is None:  # settled meanwhile, or the points went back
             return Redemption.objects.get(pk=redemption.pk)
+        attempt, in_doubt_before = started
         try:
             issued = gateway.discount_code_create(shop=shop, spec=_spec(attempt))
         except Exception as unexpected:
@@ -334,7 +347,7 @@ def redemption_settle(
                 logger.exception("redemption %s: store call broke", attempt.pk)
                 return Redemption.objects.get(pk=redemption.pk)
             error = unexpected
-            _attempt_ended(attempt, error)
+            _attempt_ended(attempt, error, in_doubt_before=in_doubt_before)
             if not error.transient:
                 return _refund(attempt, error=f"{error.code}: {error}", now=now)
             logger.warning("redemption %s: store call failed: %s", attempt.pk, error)
@@ -362,33 +375,30 @@ def _spec(redemption: Redemption) -> DiscountCodeSpec:
     )
 
 
-def _attempt_started(redemption: Redemption) -> Redemption | None:
+def _attempt_started(redemption: Redemption) -> tuple[Redemption, datetime | None] | None:
     """Record the call before making it: until its outcome is known, the points stay held."""
     now = timezone.now()
     with transaction.atomic():
-        locked = (
-            Redemption.objects.select_for_update()
-            .select_related("reward", "member")
-            .filter(pk=redemption.pk, status=RedemptionStatus.PENDING)
-            .first()
-        )
+        locked = _lock_redemption(redemption, status=RedemptionStatus.PENDING)
         if locked is None:
             return None
-        locked._in_doubt_before = locked.in_doubt_since
+        previous = locked.in_doubt_since
         locked.platform_attempts += 1
         locked.last_attempt_at = now
         locked.in_doubt_since = now
         locked.save(
             update_fields=["platform_attempts", "last_attempt_at", "in_doubt_since", "updated_at"]
         )
-    return locked
+    return locked, previous
 
 
-def _attempt_ended(redemption: Redemption, error: PlatformError) -> None:
+def _attempt_ended(
+    redemption: Redemption, error: PlatformError, *, in_doubt_before: datetime | None
+) -> None:
     """An answer came (even a failure): this call can no longer apply later."""
     fields = {"error": f"{error.code}: {error}"[:2000]}
     if not error.outcome_unknown:
-        fields["in_doubt_since"] = redemption._in_doubt_before
+        fields["in_doubt_since"] = in_doubt_before
     Redemption.objects.filter(pk=redemption.pk).update(**fields, updated_at=timezone.now())
 
 
@@ -422,11 +432,7 @@ def _refund(redemption: Redemption, *, error: str, now: datetime | None) -> Rede
     now = now or timezone.now()
     grace = timedelta(seconds=settings.REWARDS_IN_DOUBT_GRACE_SECONDS)
     with transaction.atomic():
-        locked = (
-            Redemption.objects.select_for_update()
-            .filter(pk=redemption.pk, status=RedemptionStatus.PENDING)
-            .first()
-        )
+        locked = _lock_redemption(redemption, status=RedemptionStatus.PENDING)
         if locked is None:
             return Redemption.objects.get(pk=redemption.pk)
         if locked.in_doubt_since is not None and locked.in_doubt_since + grace > now:
@@ -475,11 +481,7 @@ def redemption_expire(*, redemption: Redemption, now: datetime | None = None) ->
     """An issued code past its end: expired, and its points back when the program says so."""
     now = now or timezone.now()
     with transaction.atomic():
-        locked = (
-            Redemption.objects.select_for_update()
-            .filter(pk=redemption.pk, status=RedemptionStatus.ISSUED)
-            .first()
-        )
+        locked = _lock_redemption(redemption, status=RedemptionStatus.ISSUED)
         if locked is None:
             return Redemption.objects.get(pk=redemption.pk)
         program = Program.objects.filter(shop_id=locked.shop_id).first()

@@ -1,11 +1,7 @@
 """On PostgreSQL, with real threads and the stand-in over HTTP: many redemptions at once on
 one balance spend exactly what it allows, and each success has exactly one code."""
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
-from django.db import connection
 from django.test import override_settings
 
 from loyalty.ledger.models import EntryKind, LedgerEntry
@@ -14,26 +10,10 @@ from loyalty.ledger.services import InsufficientPoints
 from loyalty.rewards.models import Redemption, RedemptionStatus
 from loyalty.rewards.services import reward_redeem
 from tests.factories import RewardFactory
+from tests.ledger.test_concurrency import race
 from tests.platforms.shopify.helpers import SHOP
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def race(n, fn):
-    """Run fn(i) in n threads released at the same instant; return results or exceptions."""
-    barrier = threading.Barrier(n)
-
-    def run(i):
-        try:
-            barrier.wait(timeout=10)
-            return fn(i)
-        except Exception as exc:
-            return exc
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        return list(pool.map(run, range(n)))
 
 
 @override_settings(REWARDS_RATE_LIMIT=100)
