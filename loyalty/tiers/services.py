@@ -49,7 +49,6 @@ from loyalty.tiers.selectors import (
     qualifying_window,
 )
 
-METAFIELD_NAMESPACE = "$app:loyalty"
 NO_TIER_VALUE = "none"  # Shopify refuses a blank metafield value
 TIER_FIELDS = ("tier", "tier_since", "tier_by_hand", "tier_below_since")
 
@@ -257,16 +256,9 @@ def _decide(
         return _Decision(entitled, TierChange.UPGRADE, metric, since=now)
     if current is None or locked.tier_by_hand:
         return _Decision(current)
-    if locked.tier_since is not None:
-        earned_then, _ = _entitled(locked, program, ladder, locked.tier_since)
-        if ladder.rank(earned_then) < ladder.rank(current):
-            # Refunds undid what reached this tier: back to the best the member still holds.
-            prior, prior_since = _tier_before_upgrade(locked, current)
-            options = [(entitled, now), (earned_then, locked.tier_since), (prior, prior_since)]
-            target = ladder.highest(*(tier for tier, _ in options))
-            # The member has held the target since the earliest of the ways they reached it.
-            since = min(when for tier, when in options if tier == target and when is not None)
-            return _Decision(target, TierChange.REFUND, metric, since=since)
+    undone = _undone_by_refunds(locked, program, ladder, current, now, entitled=entitled)
+    if undone is not None:
+        return dataclasses.replace(undone, metric=metric)
     if ladder.rank(entitled) >= ladder.rank(current):
         return _Decision(current)
     match program.tier_downgrade:
@@ -306,17 +298,40 @@ def _entitled(
     return tier, metric
 
 
-def _tier_before_upgrade(member: Member, current: Tier) -> tuple[Tier | None, datetime | None]:
-    """The visible tier the member held before being upgraded to `current`, and since when."""
-    rows = TierHistory.objects.filter(member=member).order_by("-at", "-pk")
-    upgrade = rows.filter(to_tier=current).first()
-    if upgrade is None or upgrade.reason != TierChange.UPGRADE or upgrade.from_tier_id is None:
-        return None, None
-    prior = upgrade.from_tier
-    if prior.hidden:
-        return None, None
-    reached = rows.filter(to_tier=prior, at__lte=upgrade.at, pk__lt=upgrade.pk).first()
-    return prior, reached.at if reached else upgrade.at
+def _undone_by_refunds(
+    locked: Member,
+    program: Program,
+    ladder: TierLadder,
+    current: Tier,
+    now: datetime,
+    *,
+    entitled: Tier | None,
+) -> _Decision | None:
+    """A refund correction, when refunds (and nothing else: not a new threshold, not another
+    basis) took away what reached the current tier: recomputed over the period that reached
+    it, the metric is now lower than it was then and no longer reaches the tier."""
+    history = TierHistory.objects.filter(member=locked).order_by("-at", "-pk")
+    reached_by = history.filter(to_tier=current).first()
+    if (
+        reached_by is None
+        or reached_by.metric is None
+        or reached_by.basis != program.tier_basis
+        or reached_by.reason == TierChange.MANUAL
+    ):
+        return None
+    earned_then, metric_then = _entitled(locked, program, ladder, reached_by.at)
+    if metric_then >= reached_by.metric or ladder.rank(earned_then) >= ladder.rank(current):
+        return None
+    options = [(entitled, now), (earned_then, reached_by.at)]
+    prior = reached_by.from_tier if reached_by.reason == TierChange.UPGRADE else None
+    if prior is not None and not prior.hidden:
+        # The tier held before that upgrade stands: it was reached without those orders.
+        prior_reached = history.filter(to_tier=prior, pk__lt=reached_by.pk).first()
+        options.append((prior, prior_reached.at if prior_reached else reached_by.at))
+    target = ladder.highest(*(tier for tier, _ in options))
+    # The member has held the target since the earliest of the ways they reached it.
+    since = min(when for tier, when in options if tier == target)
+    return _Decision(target, TierChange.REFUND, since=since)
 
 
 # --- writing a change -------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from loyalty.shops.models import TierBasis, TierDowngrade, TierPeriod
 from loyalty.tiers.models import TierHistory
 from loyalty.tiers.services import tier_assign, tier_create, tier_evaluate
 from tests.factories import MemberFactory, ShopFactory, TierFactory
-from tests.tiers.helpers import earned
+from tests.tiers.helpers import earned, paid_order
 
 pytestmark = pytest.mark.django_db
 
@@ -288,11 +288,22 @@ def test_a_refund_after_the_upgrade_of_a_later_order_does_not_touch_the_tier(lad
     assert (change, member.tier.name) == (None, "Gold")
 
 
+def test_raising_a_threshold_is_not_mistaken_for_a_refund(ladder, shop, member):
+    program(shop, tier_downgrade=TierDowngrade.NEVER)
+    earned(member, 1000, NOW - timedelta(days=1))
+    tier_evaluate(member=member, now=NOW - timedelta(days=1))
+    ladder["Gold"].threshold = 2000
+    ladder["Gold"].save()
+
+    change = tier_evaluate(member=member, now=NOW)
+
+    member.refresh_from_db()
+    assert (change, member.tier.name) == (None, "Gold")
+
+
 def test_amount_spent_basis_upgrades_on_shop_money(shop, member):
     program(shop, tier_basis=TierBasis.AMOUNT_SPENT)
     vip = tier_create(shop=shop, name="VIP", threshold=Decimal("250.00"), multiplier="1.5")
-    from tests.tiers.helpers import paid_order
-
     paid_order(member, "249.99", NOW - timedelta(days=1))
     assert tier_evaluate(member=member, now=NOW) is None
     paid_order(member, "0.01", NOW)
