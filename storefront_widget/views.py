@@ -90,7 +90,7 @@ def proxy_redeem(request: HttpRequest) -> JsonResponse:
         return error_response(
             code=refused.code, message=refused.message, status=_REFUSALS[type(refused)]
         )
-    except PlatformError as failed:
+    except (PlatformError, rewards.RedemptionError) as failed:
         return error_response(code="platform_unavailable", message=str(failed), status=503)
     return _redeem_answer(result.redemption)
 

@@ -232,3 +232,23 @@ def test_get_is_not_allowed(client, member):
     )
 
     assert response.status_code == 405
+
+
+def test_a_code_that_cannot_be_made_unique_is_503_and_nothing_is_spent(
+    client, gateway, member, reward, monkeypatch
+):
+    other = MemberFactory(shop=member.shop)
+    ledger_credit(member=other, points=600, idempotency_key="seed-other", source_type="test")
+    monkeypatch.setattr("loyalty.rewards.services.redemption_new_code", lambda: "SETIA-SAME-CODE")
+    redeem(
+        client,
+        {"reward_id": reward.pk, "idempotency_key": "k"},
+        customer_id=other.platform_customer_id,
+    )
+
+    response = redeem(client, {"reward_id": reward.pk, "idempotency_key": "k"})
+
+    assert response.status_code == 503
+    assert Redemption.objects.count() == 1
+    member.refresh_from_db()
+    assert member.points_balance == 1200
