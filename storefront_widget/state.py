@@ -61,12 +61,13 @@ class Catalogue:
     program: dict
     ways_to_earn: list[dict]
     rewards: tuple[Reward, ...]
-    tiers: list[dict]
+    tiers: list[dict]  # the visible ladder, lowest first
+    tiers_by_id: dict[int, Tier]  # every tier, hidden ones too
 
 
 def _build_catalogue(shop: Shop, now: datetime) -> Catalogue:
     program = Program.objects.get(shop=shop)
-    tiers = Tier.objects.filter(shop=shop, hidden=False).order_by("threshold", "pk")
+    tiers = list(Tier.objects.filter(shop=shop).order_by("threshold", "pk"))
     return Catalogue(
         program={"name": program.name, "points_name": program.points_name},
         ways_to_earn=ways_to_earn(shop=shop, program=program, now=now),
@@ -81,7 +82,9 @@ def _build_catalogue(shop: Shop, now: datetime) -> Catalogue:
                 "perks": list(tier.perks),
             }
             for tier in tiers
+            if not tier.hidden
         ],
+        tiers_by_id={tier.pk: tier for tier in tiers},
     )
 
 
@@ -111,6 +114,26 @@ def storefront_catalogue_forget(*, shop: Shop | None = None) -> None:
             _cache.pop(shop.pk, None)
 
 
+# The shopper's own row, on every widget request: one plain statement, only the columns the
+# answer needs (the rest load on access, as deferred fields do), and the tier from the catalogue.
+_MEMBER_SQL = (
+    "SELECT id, shop_id, platform_customer_id, status, points_balance, points_pending, "
+    "lifetime_earned, lifetime_spent, tier_id FROM members_member "
+    "WHERE shop_id = %s AND platform_customer_id = %s AND status = %s"
+)
+
+
+def _member(shop: Shop, platform_customer_id: str, catalogue: Catalogue) -> Member | None:
+    rows = Member.objects.raw(_MEMBER_SQL, [shop.pk, platform_customer_id, MemberStatus.ACTIVE])
+    member = next(iter(rows), None)
+    if member is not None:
+        member.shop = shop
+        tier = catalogue.tiers_by_id.get(member.tier_id) if member.tier_id else None
+        if tier is not None or member.tier_id is None:
+            member.tier = tier  # else a tier newer than the cached catalogue: loaded on access
+    return member
+
+
 def storefront_state(
     *, shop: Shop, platform_customer_id: str | None, now: datetime | None = None
 ) -> dict:
@@ -118,13 +141,7 @@ def storefront_state(
     member = None
     customer = None
     if platform_customer_id:
-        member = (
-            Member.objects.filter(
-                shop=shop, platform_customer_id=platform_customer_id, status=MemberStatus.ACTIVE
-            )
-            .select_related("tier")
-            .first()
-        )
+        member = _member(shop, platform_customer_id, catalogue)
         progress = {"tier": None, "next_tier": None}
         if member is not None and (catalogue.tiers or member.tier_id):
             progress = member_tier_progress(member=member, now=now)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from loyalty.members.models import Member
@@ -59,7 +60,7 @@ def rewards_for_member(
     now = now or timezone.now()
     rewards = list(rewards_active(shop=shop, now=now) if rewards is None else rewards)
     claimed: dict[int, int] = {}
-    if member is not None:
+    if member is not None and any(r.per_customer_limit is not None for r in rewards):
         claimed = dict(
             Redemption.objects.filter(member=member, status__in=SPENT_STATUSES)
             .values_list("reward_id")
@@ -121,6 +122,26 @@ def recent_redemptions(*, member: Member, limit: int = 5) -> list[dict]:
         .order_by("-created_at", "-pk")[:limit]
     )
     return [redemption_as_dict(r) for r in rows]
+
+
+def donations_by_cause(*, shop: Shop) -> list[dict]:
+    """What members pledged to each cause: points and their worth in shop money."""
+    rows = (
+        Redemption.objects.filter(shop=shop, status=RedemptionStatus.DONATED)
+        .values("reward__cause")
+        .annotate(points=Sum("points"), money=Sum("money_value"), count=Count("pk"))
+        .order_by("reward__cause")
+    )
+    return [
+        {
+            "cause": row["reward__cause"],
+            "donations": row["count"],
+            "points": row["points"],
+            "money": str(Decimal(row["money"] or 0).quantize(Decimal("0.01"))),
+            "currency": shop.currency,
+        }
+        for row in rows
+    ]
 
 
 def redemptions_due_to_expire(*, now: datetime, limit: int) -> list[int]:

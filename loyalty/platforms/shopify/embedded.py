@@ -23,6 +23,7 @@ from loyalty.platforms.shopify.sdk import (
     shopify_app,
 )
 from loyalty.shops.models import Platform, Shop
+from loyalty.shops.selectors import shop_installed_by_domain
 
 logger = logging.getLogger(__name__)
 
@@ -134,12 +135,9 @@ def app_proxy(view):
                 message="The app proxy signature is missing, wrong or stale.",
                 status=401,
             )
-        shop = Shop.objects.filter(
-            platform=Platform.SHOPIFY,
-            domain=shop_domain_from(verified.shop),
-            installed_at__isnull=False,
-            uninstalled_at__isnull=True,
-        ).first()
+        shop = shop_installed_by_domain(
+            platform=Platform.SHOPIFY, domain=shop_domain_from(verified.shop)
+        )
         if shop is None:
             return error_response(
                 code="unknown_shop", message="This store does not have Setia installed.", status=404
