@@ -7,7 +7,7 @@ import pytest
 
 from loyalty.ledger.services import ledger_credit
 from loyalty.rewards.models import RewardKind
-from loyalty.rewards.selectors import recent_redemptions, rewards_for_member
+from loyalty.rewards.selectors import donations_by_cause, recent_redemptions, rewards_for_member
 from loyalty.rewards.services import reward_redeem
 from tests.factories import MemberFactory, RewardFactory, ShopFactory, TierFactory
 from tests.rewards.conftest import refused
@@ -121,3 +121,32 @@ def test_recent_redemptions_newest_first_with_codes_and_without_failures(gateway
     ]
     assert recent[0]["apply_url"] == f"https://batik.myshopify.com/discount/{second.code}"
     assert len(recent_redemptions(member=member, limit=1)) == 1
+
+
+def test_donations_are_reported_per_cause_in_money(gateway):
+    shop = ShopFactory(currency="MYR")
+    member = MemberFactory(shop=shop)
+    ledger_credit(member=member, points=5000, idempotency_key="seed", source_type="test")
+    trees = RewardFactory(
+        shop=shop,
+        kind=RewardKind.CHARITY,
+        cause="Hutan Lestari",
+        points_cost=200,
+        value=Decimal("2"),
+    )
+    meals = RewardFactory(
+        shop=shop, kind=RewardKind.CHARITY, cause="Food Aid", points_cost=100, value=Decimal("1.50")
+    )
+    for i, reward in enumerate((trees, trees, meals)):
+        reward_redeem(member=member, reward=reward, idempotency_key=f"d{i}")
+
+    assert donations_by_cause(shop=shop) == [
+        {"cause": "Food Aid", "donations": 1, "points": 100, "money": "1.50", "currency": "MYR"},
+        {
+            "cause": "Hutan Lestari",
+            "donations": 2,
+            "points": 400,
+            "money": "4.00",
+            "currency": "MYR",
+        },
+    ]
