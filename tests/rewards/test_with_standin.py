@@ -10,6 +10,7 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
+from loyalty.core.platform import DiscountCodeSpec, DiscountKind
 from loyalty.ledger.models import EntryKind, LedgerEntry
 from loyalty.ledger.selectors import ledger_audit_members
 from loyalty.platforms.shopify import gateway as shopify_gateway
@@ -277,3 +278,49 @@ def test_the_gateway_deletes_a_code_and_a_missing_one_is_fine(shopify_standin, s
 
     assert discounts(shopify_standin) == []
     assert gateway.discount_code_find(shop=member.shop, code=redemption.code) is None
+
+
+def test_our_code_taken_by_another_discount_is_a_refusal_and_a_refund(
+    shopify_standin, standin_member, monkeypatch
+):
+    # given the store already has the code, for someone else
+    member = standin_member()
+    standin_member(points=0, customer_id=CUSTOMER_ID + 1)
+    reward = RewardFactory(shop=member.shop)
+    monkeypatch.setattr("loyalty.rewards.services.redemption_new_code", lambda: "SETIA-TAKE-N001")
+    other = shopify_gateway.ShopifyGateway()
+    spec = DiscountCodeSpec(
+        code="SETIA-TAKE-N001",
+        title="Someone else's",
+        platform_customer_id=str(CUSTOMER_ID + 1),
+        kind=DiscountKind.AMOUNT,
+        value=Decimal("5"),
+    )
+    other.discount_code_create(shop=member.shop, spec=spec)
+
+    # when the member's redemption draws the same code
+    redemption = reward_redeem(member=member, reward=reward, idempotency_key="k1").redemption
+
+    # then it is not taken for ours: refused, points back, the other discount untouched
+    assert redemption.status == RedemptionStatus.FAILED
+    assert redemption.error.startswith("code_taken:")
+    assert len(discounts(shopify_standin)) == 1
+    member.refresh_from_db()
+    assert member.points_balance == 1000
+
+
+@override_settings(SHOPIFY_HTTP_TIMEOUT=0.3)
+def test_a_call_answered_only_after_an_unanswered_attempt_still_reports_an_unknown_outcome(
+    shopify_standin, shopify_shop, fast_waits
+):
+    from loyalty.platforms.shopify.admin_api import admin_graphql
+    from loyalty.platforms.shopify.errors import AdminApiError
+
+    shopify_standin.faults.push("network", count=1)
+    shopify_standin.faults.push("500", count=2)
+
+    with pytest.raises(AdminApiError) as failed:
+        admin_graphql(shop=shopify_shop, query="query { shop { name } }", max_attempts=3)
+
+    assert (failed.value.status, failed.value.transient) == (500, True)
+    assert failed.value.outcome_unknown is True
