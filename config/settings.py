@@ -112,6 +112,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Django's cache, from CACHE_URL. Unset: each process's own memory (zero setup, and enough for
+# one process). With several web or worker processes, a shared one: redis://host:6379/1 (a
+# database of its own, not the broker's). Redis calls time out like every outbound call.
+CACHES = {"default": env.cache_url_config(env.str("CACHE_URL", default="") or "locmemcache://")}
+CACHES["default"].setdefault("KEY_PREFIX", "setia")
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"].setdefault("OPTIONS", {}).setdefault("socket_timeout", 2.0)
+    CACHES["default"]["OPTIONS"].setdefault("socket_connect_timeout", 2.0)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -13,6 +13,8 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 # No test may reach the real Shopify: server-to-Shopify calls go to a closed local port unless
 # a test points them at the local stand-in.
 os.environ.setdefault("SHOPIFY_API_ORIGIN", "http://127.0.0.1:9")
+# Each test process keeps its own memory cache: a shared one would leak between test runs.
+os.environ["CACHE_URL"] = ""
 # Tests are production-shaped whatever a developer's shell or .env says.
 os.environ["DEBUG"] = "0"
 
