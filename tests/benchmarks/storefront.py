@@ -47,6 +47,7 @@ LEDGER_ENTRIES = 1000
 TARGET_RATIO = 0.6
 TARGET_P99_MS = 20.0
 REQUEST_TIMEOUT = 10.0
+REDEEM_CUSTOMER_BASE = 7002000000
 
 
 def proxy_query(secret: str, customer_id: str) -> str:
@@ -213,6 +214,182 @@ def check_state(base_url: str, secret: str) -> dict:
     return answer
 
 
+# --- redemption ------------------------------------------------------------------------------
+
+SEED_REDEMPTION = """
+from loyalty.ledger.services import ledger_credit
+from loyalty.members.services import member_get_or_create
+from loyalty.platforms.shopify.install import install_with_code
+from loyalty.rewards.models import Reward
+
+shop = install_with_code(shop_domain={shop!r}, code={code!r})
+for n in range({shoppers}):
+    member, _ = member_get_or_create(
+        shop=shop, platform_customer_id=str({base} + n), email=f"s{{n}}@example.com"
+    )
+    ledger_credit(member=member, points=1_000_000, idempotency_key=f"bench:{{n}}",
+                  source_type="order", reason="Seed")
+reward = Reward.objects.get(shop=shop, is_default=True)
+print("SEEDED", reward.pk, reward.points_cost)
+"""
+
+
+@dataclass(frozen=True)
+class Redemptions:
+    latencies_ms: list[float]
+    statuses: dict[int, int]
+    seconds: float
+
+
+async def _redeem_load(
+    base_url: str, secret: str, reward_id: int, shoppers: int, per_shopper: int
+) -> Redemptions:
+    import httpx
+
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    limits = httpx.Limits(max_connections=shoppers, max_keepalive_connections=shoppers)
+    async with httpx.AsyncClient(limits=limits, timeout=30.0) as client:
+
+        async def shopper(n: int) -> None:
+            customer = str(REDEEM_CUSTOMER_BASE + n)
+            for k in range(per_shopper):
+                url = f"{base_url}{REDEEM_PATH}?{proxy_query(secret, customer)}"
+                body = {"reward_id": reward_id, "idempotency_key": f"bench-{n}-{k}"}
+                start = time.perf_counter()
+                response = await client.post(url, json=body)
+                latencies.append((time.perf_counter() - start) * 1000)
+                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(shopper(n) for n in range(shoppers)))
+        elapsed = time.perf_counter() - started
+    return Redemptions(sorted(latencies), statuses, elapsed)
+
+
+def standin_process(config: intake.Config, workdir: Path):
+    port = intake.free_port()
+    log = open(workdir / "standin.log", "wb")  # noqa: SIM115 - closed with the process
+    process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+        [
+            str(intake.BIN / "python"),
+            "-m",
+            "loyalty.platforms.shopify.standin",
+            "--port",
+            str(port),
+            "--api-key",
+            "setia-bench-api-key",
+            "--api-secret",
+            config.api_secret,
+            "--shop",
+            SHOP,
+            "--currency",
+            "MYR",
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )
+    origin = f"http://127.0.0.1:{port}"
+    import httpx
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{origin}/_standin/health", timeout=1).status_code == 200:
+                return process, origin
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    intake.stop(process)
+    raise BenchError(f"the stand-in did not start:\n{intake.log_tail(workdir / 'standin.log')}")
+
+
+def bench_redemption(config: intake.Config, workdir: Path) -> bool:
+    import httpx
+
+    shoppers = intake.env_int("BENCH_SHOPPERS", 20, 1, 200)
+    per_shopper = intake.env_int("BENCH_REDEMPTIONS_PER_SHOPPER", 10, 1, 1000)
+    process, origin = standin_process(config, workdir)
+    try:
+        env = {
+            **intake.server_env(config),
+            "SHOPIFY_API_ORIGIN": origin,
+            "REWARDS_RATE_LIMIT": str(per_shopper + 1),
+        }
+        say(f"recreating database {config.database}")
+        intake.reset_database(config)
+        intake.manage(env, "migrate", "--noinput")
+        for n in range(shoppers):
+            httpx.post(
+                f"{origin}/_standin/shops/{SHOP}/customers",
+                json={"customer_id": REDEEM_CUSTOMER_BASE + n, "email": f"s{n}@example.com"},
+                timeout=5,
+            ).raise_for_status()
+        code = httpx.post(f"{origin}/_standin/codes", json={"shop": SHOP}, timeout=5).json()["code"]
+        say(f"installing the shop through the stand-in; {shoppers} members with points")
+        out = intake.manage(
+            env,
+            "shell",
+            "-c",
+            SEED_REDEMPTION.format(
+                shop=SHOP, code=code, shoppers=shoppers, base=REDEEM_CUSTOMER_BASE
+            ),
+        )
+        match = re.search(r"SEEDED (\d+) (\d+)", out)
+        if not match:
+            raise BenchError(f"seeding printed no result:\n{out}")
+        reward_id = int(match.group(1))
+        say(f"starting {intake.server_shape(config)}")
+        with intake.gunicorn(config, env, workdir) as server:
+            say(f"{shoppers} shoppers redeeming {per_shopper} times each, all at once")
+            result = asyncio.run(
+                _redeem_load(server.base_url, config.api_secret, reward_id, shoppers, per_shopper)
+            )
+        shop_state = httpx.get(f"{origin}/_standin/shops/{SHOP}", timeout=10).json()
+        codes = len(shop_state.get("discounts", []))
+        audit = subprocess.run(  # noqa: S603 - fixed argv, no shell
+            [str(intake.BIN / "python"), "manage.py", "ledger_audit"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        with intake.pg_connect(config.database) as conn:
+            issued = conn.execute(
+                "SELECT count(*) FROM rewards_redemption WHERE status = 'issued'"
+            ).fetchone()[0]
+    finally:
+        intake.stop(process)
+
+    ok_answers = result.statuses.get(200, 0)
+    total = sum(result.statuses.values())
+    print()
+    print(f"Setia redemption benchmark ({os.cpu_count()} CPUs, loopback only)")
+    print(
+        f"  server: {intake.server_shape(config)}; the Shopify stand-in in its own process "
+        "(real HTTP, cost-based throttling on)"
+    )
+    print(f"  load:   {shoppers} shoppers at once, {per_shopper} redemptions each, in sequence")
+    print()
+    print(f"{'redemptions':>12}{'seconds':>9}{'per s':>8}{'p50 ms':>9}{'p99 ms':>9}  statuses")
+    print(
+        f"{total:>12}{result.seconds:>9.1f}{total / result.seconds:>8.1f}"
+        f"{intake.percentile(result.latencies_ms, 50):>9.1f}"
+        f"{intake.percentile(result.latencies_ms, 99):>9.1f}  {result.statuses}"
+    )
+    exact = ok_answers == issued == codes
+    print(
+        f"answered 200 = {ok_answers}, issued redemptions = {issued}, codes at the stand-in = "
+        f"{codes}: {'PASS' if exact else 'FAIL'}"
+    )
+    print(f"ledger_audit: {'clean' if audit.returncode == 0 else 'FAIL'}")
+    if audit.returncode != 0:
+        print(audit.stdout[-2000:], audit.stderr[-2000:])
+    return exact and audit.returncode == 0
+
+
 # --- the run ---------------------------------------------------------------------------------
 
 
@@ -276,11 +453,13 @@ def main() -> int:
     # Its own database, so it never drops one the intake benchmark is using.
     os.environ.setdefault("BENCH_DATABASE", "setia_bench_storefront")
     config = intake.load_config()
-    return intake.run_main(
-        prefix="setia-bench-storefront-",
-        run=lambda workdir: bench_state(config, workdir),
-        purge=lambda: None,
-    )
+
+    def run(workdir: Path) -> bool:
+        state_ok = bench_state(config, workdir)
+        print()
+        return bench_redemption(config, workdir) and state_ok
+
+    return intake.run_main(prefix="setia-bench-storefront-", run=run, purge=lambda: None)
 
 
 if __name__ == "__main__":
