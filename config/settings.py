@@ -110,6 +110,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite: wait for the writer lock instead of failing at once; connections are cheap.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+# A second connection to the same database, opened only when used, for the write that must
+# commit whatever the caller's transaction does: Shopify's rotated token pair (see
+# loyalty/platforms/shopify/tokens.py). In tests it points at the same test database.
+DATABASES["durable"] = {
+    **DATABASES["default"],
+    "OPTIONS": dict(DATABASES["default"].get("OPTIONS", {})),
+    "TEST": {"MIRROR": "default"},
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Django's cache, from CACHE_URL. Unset: each process's own memory (zero setup, and enough for

@@ -4,6 +4,12 @@ Expiring offline tokens live an hour; the refresh token rotates on every refresh
 workers refreshing at once would leave one of them holding a dead refresh token. Refreshing
 therefore happens under the shop's row lock: the first worker refreshes and stores the new
 pair in the same transaction; the others wait on the lock, then find a fresh token.
+
+That transaction is always the refresh's own and commits as soon as the pair is stored. Once
+Shopify has answered, the old refresh token is dead: had the pair been written inside a
+caller's transaction (a webhook handler's, say) that then rolled back, the shop would be
+locked out until it is reinstalled. So when the caller is inside a transaction, the refresh
+runs on a second connection to the same database (the `durable` alias) and commits there.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -22,6 +28,7 @@ from loyalty.shops.services import Tokens, shop_store_tokens
 
 logger = logging.getLogger(__name__)
 
+DURABLE_DB_ALIAS = "durable"
 REFRESH_MARGIN = timedelta(minutes=5)
 REFRESH_TIMEOUT = 5.0  # seconds per attempt: the shop's row stays locked meanwhile
 
@@ -59,12 +66,14 @@ def shop_access_token(*, shop: Shop, stale_token: str = "", now: datetime | None
     now = now or timezone.now()
     if _is_fresh(shop, now) and shop.access_token != stale_token:
         return shop.access_token
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
+    using = _refresh_db_alias()
+    with transaction.atomic(using=using):
+        if connections[using].vendor == "postgresql":
             # Waiting longer than a refresh takes means something is stuck: fail, retry later.
-            with connection.cursor() as cursor:
+            # (Also what ends the wait if the caller's own transaction holds this shop's row.)
+            with connections[using].cursor() as cursor:
                 cursor.execute("SET LOCAL lock_timeout = '20s'")
-        locked = Shop.objects.select_for_update().get(pk=shop.pk)
+        locked = Shop.objects.using(using).select_for_update().get(pk=shop.pk)
         if _is_fresh(locked, now) and locked.access_token != stale_token:
             _copy_tokens(shop, locked)  # someone refreshed while we waited for the lock
             return locked.access_token
@@ -99,6 +108,25 @@ def shop_access_token(*, shop: Shop, stale_token: str = "", now: datetime | None
         logger.info("refreshed the access token of %s", locked.domain)
     _copy_tokens(shop, locked)
     return locked.access_token
+
+
+def _refresh_db_alias() -> str:
+    """The connection to refresh on: the default one when the refresh's transaction would be
+    its own, a second one when the caller is inside a transaction (which could roll back)."""
+    default = connections[DEFAULT_DB_ALIAS]
+    if default.vendor != "postgresql" or not _in_callers_transaction(default):
+        # SQLite (development, tests) allows one writer: a second connection would wait on
+        # the caller's own transaction. There a rollback can still lose the pair.
+        return DEFAULT_DB_ALIAS
+    return DURABLE_DB_ALIAS
+
+
+def _in_callers_transaction(connection) -> bool:
+    # Django's test cases wrap each test in atomic blocks they mark `_from_testcase` (the same
+    # test `durable=True` uses): those are not a caller's transaction.
+    if not connection.in_atomic_block:
+        return not connection.get_autocommit()  # a transaction opened by hand
+    return any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
 
 
 def _copy_tokens(target: Shop, source: Shop) -> None:
