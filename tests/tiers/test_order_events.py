@@ -3,7 +3,6 @@ refunds that undo them, the amount spent kept on the order, and the multiplier i
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from unittest import mock
 
 import pytest
 
@@ -18,18 +17,12 @@ from loyalty.tiers.models import TierHistory
 from loyalty.tiers.services import tier_assign
 from tests.factories import ShopFactory, TierFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_store_sync")]
 
 T0 = datetime(2026, 11, 20, 10, tzinfo=UTC)
 CUSTOMER = 6101
 SHIRT = {"id": 11, "product_id": 101, "price": "50.00", "quantity": 2, "sku": "SH-1"}
 SCARF = {"id": 12, "product_id": 102, "price": "30.00", "quantity": 1, "sku": "SC-1"}
-
-
-@pytest.fixture(autouse=True)
-def no_store_sync():
-    with mock.patch("loyalty.tiers.services._enqueue_sync") as enqueue:
-        yield enqueue
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from unittest import mock
 
 import pytest
 
@@ -15,16 +14,9 @@ from loyalty.tiers.services import tier_assign, tier_create, tier_evaluate
 from tests.factories import MemberFactory, ShopFactory, TierFactory
 from tests.tiers.helpers import earned, paid_order
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_store_sync")]
 
 NOW = datetime(2026, 11, 20, 10, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def no_store_sync():
-    """The store sync has tests of its own (test_sync.py); here it is only counted."""
-    with mock.patch("loyalty.tiers.services._enqueue_sync") as enqueue:
-        yield enqueue
 
 
 @pytest.fixture

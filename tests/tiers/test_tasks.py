@@ -1,7 +1,6 @@
 """The periodic downgrade check, in batches, with the clock as it is."""
 
 from datetime import timedelta
-from unittest import mock
 
 import pytest
 from django.utils import timezone
@@ -13,13 +12,7 @@ from loyalty.tiers.services import tier_evaluate
 from tests.factories import MemberFactory, ShopFactory, TierFactory
 from tests.tiers.helpers import earned
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def no_store_sync():
-    with mock.patch("loyalty.tiers.services._enqueue_sync"):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_store_sync")]
 
 
 def shop_with_gold(downgrade):
