@@ -126,3 +126,64 @@ def test_database_trigger_refuses_to_rewrite_an_entry():
         cursor.execute("UPDATE ledger_ledgerentry SET points = 1000 WHERE id = %s", [entry.pk])
 
     assert LedgerEntry.objects.get(pk=entry.pk).points == 100
+
+
+def test_an_earn_racing_an_inactivity_expiry_is_never_expired():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from loyalty.ledger.services import ledger_expire_balance
+
+    now = timezone.now()
+    member = MemberFactory(enrolled_at=now - timedelta(days=400))
+    ledger_credit(
+        member=member,
+        points=100,
+        idempotency_key="old",
+        source_type="test",
+        now=now - timedelta(days=300),
+    )
+
+    def expire_or_earn(i):
+        if i % 2:
+            return ledger_credit(
+                member=member, points=10, idempotency_key=f"earn:{i}", source_type="test"
+            )
+        return ledger_expire_balance(
+            member=member,
+            idempotency_key="expiry:inactive:old",
+            inactive_since=now - timedelta(days=180),
+            now=now,
+        )
+
+    outcomes = race(8, expire_or_earn)
+
+    assert not [o for o in outcomes if isinstance(o, Exception)]
+    member.refresh_from_db()
+    expired = LedgerEntry.objects.filter(kind=EntryKind.EXPIRE)
+    # Either the expiry came first (the 100 old points) or an earn did (nothing expires);
+    # the new points are never part of an expiry.
+    assert [e.points for e in expired] in ([], [-100])
+    assert member.points_balance == 140 + sum(e.points for e in expired)
+    assert ledger_audit_members(members=[member]) == []
+
+
+def test_database_trigger_protects_debt_and_already_expired():
+    from django.db import DatabaseError, transaction
+
+    member = MemberFactory()
+    entry = ledger_credit(
+        member=member, points=100, idempotency_key="seed", source_type="test"
+    ).entry
+
+    for column in ("debt", "already_expired"):
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(
+                f"UPDATE ledger_ledgerentry SET {column} = 5 WHERE id = %s",  # noqa: S608
+                [entry.pk],
+            )
