@@ -71,18 +71,23 @@ def tier_create(
     hidden: bool = False,
     tag: str = "",
 ) -> Tier:
-    """A new tier; its store tag defaults to one derived from the name (`vip-gold`)."""
+    """A new tier; its store tag defaults to one derived from the name (`vip-gold`). Members
+    who already qualify reach it in a background pass over the shop, after commit."""
     name = name.strip()
-    return Tier.objects.create(
-        shop=shop,
-        name=name,
-        threshold=Decimal(threshold),
-        multiplier=Decimal(multiplier),
-        entry_points=entry_points,
-        perks=[str(p) for p in perks],
-        hidden=hidden,
-        tag=tag.strip() or tier_default_tag(name=name),
-    )
+    with transaction.atomic():
+        tier = Tier.objects.create(
+            shop=shop,
+            name=name,
+            threshold=Decimal(threshold),
+            multiplier=Decimal(multiplier),
+            entry_points=entry_points,
+            perks=[str(p) for p in perks],
+            hidden=hidden,
+            tag=tag.strip() or tier_default_tag(name=name),
+        )
+        if not hidden:
+            transaction.on_commit(lambda: _enqueue_shop_evaluation(shop.pk), robust=True)
+    return tier
 
 
 def tier_default_tag(*, name: str) -> str:
@@ -424,6 +429,12 @@ def _enqueue_sync(member_id: int) -> None:
     from loyalty.tiers.tasks import sync_member_tier
 
     sync_member_tier.delay(member_id)
+
+
+def _enqueue_shop_evaluation(shop_id: int) -> None:
+    from loyalty.tiers.tasks import evaluate_shop_members
+
+    evaluate_shop_members.delay(shop_id)
 
 
 def _mirror(member: Member) -> None:

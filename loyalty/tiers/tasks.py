@@ -71,25 +71,38 @@ def resync_member_tiers() -> int:
 
 @shared_task(ignore_result=True)
 def check_tier_downgrades(after_pk: int = 0) -> int:
-    """Evaluate members holding a tier, in primary-key batches (each member in its own
-    transaction), in shops whose program may downgrade; the next batch is a new task."""
+    """Members holding a tier in shops whose program may downgrade (the policy's clock runs
+    without any event)."""
+    members = Member.objects.filter(
+        tier__isnull=False, status=MemberStatus.ACTIVE, shop__uninstalled_at__isnull=True
+    ).exclude(shop__program__tier_downgrade=TierDowngrade.NEVER)
+    return _evaluate_in_batches(check_tier_downgrades, members, after_pk=after_pk)
+
+
+@shared_task(ignore_result=True)
+def evaluate_shop_members(shop_id: int, after_pk: int = 0) -> int:
+    """Every active member of a shop, e.g. once the merchant has added a tier."""
+    members = Member.objects.filter(shop_id=shop_id, status=MemberStatus.ACTIVE)
+    return _evaluate_in_batches(evaluate_shop_members, members, after_pk=after_pk, shop_id=shop_id)
+
+
+def _evaluate_in_batches(task, members, *, after_pk: int, **task_kwargs) -> int:
+    """Evaluate `members` in primary-key batches, each member in its own transaction; a member
+    that fails is logged and skipped; the next batch is a new task."""
     now = timezone.now()
     batch = list(
-        Member.objects.filter(
-            pk__gt=after_pk,
-            tier__isnull=False,
-            status=MemberStatus.ACTIVE,
-            shop__uninstalled_at__isnull=True,
-        )
-        .exclude(shop__program__tier_downgrade=TierDowngrade.NEVER)
-        .order_by("pk")
-        .values_list("pk", "shop_id")[:BATCH]
+        members.filter(pk__gt=after_pk).order_by("pk").values_list("pk", "shop_id")[:BATCH]
     )
     changed = 0
     for member_id, shop_id in batch:
-        if services.tier_evaluate(member=Member(pk=member_id, shop_id=shop_id), now=now):
-            changed += 1
+        try:
+            if services.tier_evaluate(member=Member(pk=member_id, shop_id=shop_id), now=now):
+                changed += 1
+        except Exception:
+            logger.exception("tier evaluation failed for member %s", member_id)
     if len(batch) == BATCH:
-        check_tier_downgrades.delay(after_pk=batch[-1][0])
-    logger.info("tier check: %d members, %d changed (after pk %d)", len(batch), changed, after_pk)
+        task.delay(after_pk=batch[-1][0], **task_kwargs)
+    logger.info(
+        "%s: %d members, %d changed (after pk %d)", task.name, len(batch), changed, after_pk
+    )
     return changed

@@ -8,7 +8,7 @@ from django.utils import timezone
 from loyalty.shops.models import TierDowngrade, TierPeriod
 from loyalty.tiers import tasks
 from loyalty.tiers.models import TierHistory
-from loyalty.tiers.services import tier_evaluate
+from loyalty.tiers.services import tier_create, tier_evaluate
 from tests.factories import MemberFactory, ShopFactory, TierFactory
 from tests.tiers.helpers import earned
 
@@ -47,3 +47,19 @@ def test_the_check_drops_members_whose_tier_ran_out_in_every_batch(monkeypatch):
     for member in (recent, keeps_all):
         member.refresh_from_db()
         assert member.tier.name == "Gold"
+
+
+def test_a_new_tier_places_the_members_who_already_qualify(django_capture_on_commit_callbacks):
+    shop = ShopFactory()
+    qualified = MemberFactory(shop=shop)
+    earned(qualified, 700, timezone.now() - timedelta(days=3))
+    short = MemberFactory(shop=shop)
+    earned(short, 100, timezone.now() - timedelta(days=3))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        silver = tier_create(shop=shop, name="Silver", threshold=500)
+
+    qualified.refresh_from_db()
+    short.refresh_from_db()
+    assert (qualified.tier, short.tier) == (silver, None)
+    assert silver.tag == "vip-silver"
