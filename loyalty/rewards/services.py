@@ -459,7 +459,9 @@ def _return_points(
 # --- after the code is out -------------------------------------------------------------------
 
 
-def redemption_mark_used(*, shop: Shop, discount_codes: tuple[str, ...] | list[str], order_id: str):
+def redemption_mark_used(
+    *, shop: Shop, discount_codes: tuple[str, ...] | list[str], order_id: str
+) -> int:
     """An order used codes: the issued redemptions among them are used (idempotent)."""
     wanted = {c.strip().upper() for c in discount_codes if c and c.strip()}
     if not wanted:
