@@ -8,14 +8,13 @@ the beat sends none and the current time is used."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
-from django.utils import timezone
 
 from loyalty.expiry import selectors, services
-from loyalty.members.models import Member
+from loyalty.ledger.tasks import for_each_member, task_now
 from loyalty.shops.models import ExpiryMode, Program
 
 logger = logging.getLogger(__name__)
@@ -24,18 +23,10 @@ BATCH = 500
 DUMMY_EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
 
 
-def _now(now: str | None) -> datetime:
-    return datetime.fromisoformat(now) if now else timezone.now()
-
-
-def _members(ids: list[int]):
-    return Member.objects.filter(pk__in=ids).order_by("pk")
-
-
 @shared_task(ignore_result=True)
 def expire_inactive_balances(now: str | None = None) -> int:
     """Fan out: one task per shop whose program expires points after inactivity."""
-    moment = _now(now)
+    moment = task_now(now)
     services.expiry_modes_note(now=moment)
     stamp = moment.isoformat()
     programs = list(selectors.programs_for_expiry(modes=(ExpiryMode.INACTIVITY,)))
@@ -46,7 +37,7 @@ def expire_inactive_balances(now: str | None = None) -> int:
 
 @shared_task(ignore_result=True)
 def expire_inactive_balances_for_shop(shop_id: int, now: str | None = None, after_id: int = 0):
-    moment = _now(now)
+    moment = task_now(now)
     program = Program.objects.select_related("shop").get(shop_id=shop_id)
     if program.expiry_mode != ExpiryMode.INACTIVITY:
         return 0
@@ -57,18 +48,18 @@ def expire_inactive_balances_for_shop(shop_id: int, now: str | None = None, afte
     ids = selectors.member_ids_idle(
         program=program, idle_since_before=cutoff, after_id=after_id, limit=BATCH
     )
-    expired = 0
-    for member in _members(ids):
-        try:
-            result = services.expiry_expire_inactive(
-                member=member, program=program, mode_since=mode_since, now=moment
-            )
-        except Exception:
-            logger.exception("inactivity expiry failed for member %s", member.pk)
-            continue
-        expired += 1 if result is not None and result.created else 0
+    results = for_each_member(
+        ids,
+        lambda member: services.expiry_expire_inactive(
+            member=member, program=program, mode_since=mode_since, now=moment
+        ),
+        what="inactivity expiry",
+    )
+    expired = sum(1 for result in results if result is not None and result.created)
     if len(ids) == BATCH:
-        expire_inactive_balances_for_shop.delay(shop_id=shop_id, now=now, after_id=ids[-1])
+        expire_inactive_balances_for_shop.delay(
+            shop_id=shop_id, now=moment.isoformat(), after_id=ids[-1]
+        )
     logger.info("shop %s: expired %d idle balances of %d members", shop_id, expired, len(ids))
     return expired
 
@@ -79,7 +70,7 @@ def send_expiry_reminders(now: str | None = None) -> int:
     if settings.EMAIL_BACKEND == DUMMY_EMAIL_BACKEND:
         logger.warning("no email backend configured (EMAIL_URL): expiry reminders not sent")
         return 0
-    moment = _now(now)
+    moment = task_now(now)
     services.expiry_modes_note(now=moment)
     programs = [p for p in selectors.programs_for_expiry() if p.expiry_reminder_days]
     for program in programs:
@@ -94,7 +85,7 @@ def send_expiry_reminders_for_shop(
 ) -> int:
     """Two phases, each in batches: members with lots expiring soon, then (inactivity expiry)
     members whose idle period ends soon."""
-    moment = _now(now)
+    moment = task_now(now)
     program = Program.objects.select_related("shop").get(shop_id=shop_id)
     until = selectors.reminder_window(program=program, now=moment)
     if until is None or program.expiry_mode == ExpiryMode.NEVER:
@@ -115,21 +106,23 @@ def send_expiry_reminders_for_shop(
             after_id=after_id,
             limit=BATCH,
         )
-    sent = 0
-    for member in _members(ids):
-        try:
-            reminders = services.expiry_reminders_for_member(
+    sent = sum(
+        len(reminders)
+        for reminders in for_each_member(
+            ids,
+            lambda member: services.expiry_reminders_for_member(
                 member=member, program=program, mode_since=mode_since, now=moment
-            )
-        except Exception:
-            logger.exception("expiry reminder failed for member %s", member.pk)
-            continue
-        sent += len(reminders)
+            ),
+            what="expiry reminders",
+        )
+    )
     if len(ids) == BATCH:
         send_expiry_reminders_for_shop.delay(
-            shop_id=shop_id, now=now, phase=phase, after_id=ids[-1]
+            shop_id=shop_id, now=moment.isoformat(), phase=phase, after_id=ids[-1]
         )
     elif phase == "lots" and program.expiry_mode == ExpiryMode.INACTIVITY:
-        send_expiry_reminders_for_shop.delay(shop_id=shop_id, now=now, phase="inactivity")
+        send_expiry_reminders_for_shop.delay(
+            shop_id=shop_id, now=moment.isoformat(), phase="inactivity"
+        )
     logger.info("shop %s: %d expiry reminders (%s)", shop_id, sent, phase)
     return sent

@@ -16,6 +16,7 @@ redemptions), negative adjustments and debt repayments are not the member's doin
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
@@ -275,33 +276,17 @@ def ledger_expire_balance(
     None when nothing was expired; a replayed key returns the first entry and changes nothing.
     """
     now = now or timezone.now()
-    with transaction.atomic():
-        locked = _lock_member(member)
-        try:
-            with transaction.atomic():  # a savepoint: a replay undoes the settling below
-                _settle_locked(locked, now=now)
-                balance = locked.points_balance
-                if balance <= 0 or _active_since(locked, since=inactive_since, now=now):
-                    _mirror_counters(member, locked)
-                    return None
-                entry = _insert_or_replay(
-                    locked,
-                    figures_vary=True,
-                    kind=EntryKind.EXPIRE,
-                    points=-balance,
-                    idempotency_key=idempotency_key,
-                    source_type="inactivity",
-                    source_id=str(locked.pk),
-                    reason=reason,
-                    actor="system",
-                    created_at=now,
-                )
-                _consume_lots(locked, entry=entry, points=balance, exclude_lot_id=None)
-                _apply_counters(locked, _Counters(balance=-balance), now=now, activity=False)
-        except _Replay as replay:
-            return LedgerResult(replay.entry, False)
-        _mirror_counters(member, locked)
-    return LedgerResult(entry, True)
+    return _debit_worked_out_under_lock(
+        member,
+        points=lambda locked: (
+            0 if _active_since(locked, since=inactive_since, now=now) else locked.points_balance
+        ),
+        kind=EntryKind.EXPIRE,
+        source_type="inactivity",
+        idempotency_key=idempotency_key,
+        reason=reason,
+        now=now,
+    )
 
 
 def ledger_repay_debt(
@@ -313,38 +298,62 @@ def ledger_repay_debt(
 ) -> LedgerResult | None:
     """Spend what the member can of their `points_debt` from the spendable balance (an adjust
     entry of source `debt`). Returns None when there is nothing owed or nothing to pay with."""
-    now = now or timezone.now()
+    return _debit_worked_out_under_lock(
+        member,
+        points=lambda locked: min(locked.points_debt, locked.points_balance),
+        kind=EntryKind.ADJUST,
+        source_type=DEBT_SOURCE,
+        idempotency_key=idempotency_key,
+        reason=reason,
+        now=now or timezone.now(),
+    )
+
+
+# --- internals --------------------------------------------------------------------------------
+
+
+def _debit_worked_out_under_lock(
+    member: Member,
+    *,
+    points: Callable[[Member], int],
+    kind: str,
+    source_type: str,
+    idempotency_key: str,
+    reason: str,
+    now: datetime,
+) -> LedgerResult | None:
+    """The system's debits whose size depends on the settled balance (an idle balance's expiry,
+    a debt repayment): `points(locked)` is worked out under the lock; nothing is written when it
+    is 0. Such figures vary between calls, so a replay is recognised by its key alone."""
     with transaction.atomic():
         locked = _lock_member(member)
         try:
             with transaction.atomic():  # a savepoint: a replay undoes the settling below
                 _settle_locked(locked, now=now)
-                amount = min(locked.points_debt, locked.points_balance)
+                amount = points(locked)
                 if amount <= 0:
                     _mirror_counters(member, locked)
                     return None
                 entry = _insert_or_replay(
                     locked,
                     figures_vary=True,
-                    kind=EntryKind.ADJUST,
+                    kind=kind,
                     points=-amount,
                     idempotency_key=idempotency_key,
-                    source_type=DEBT_SOURCE,
+                    source_type=source_type,
                     source_id=str(locked.pk),
                     reason=reason,
                     actor="system",
                     created_at=now,
                 )
                 _consume_lots(locked, entry=entry, points=amount, exclude_lot_id=None)
-                delta = _Counters(balance=-amount, debt=-amount)
+                debt = -amount if source_type == DEBT_SOURCE else 0
+                delta = _Counters(balance=-amount, debt=debt)
                 _apply_counters(locked, delta, now=now, activity=False)
         except _Replay as replay:
             return LedgerResult(replay.entry, False)
         _mirror_counters(member, locked)
     return LedgerResult(entry, True)
-
-
-# --- internals --------------------------------------------------------------------------------
 
 
 def _active_since(locked: Member, *, since: datetime, now: datetime) -> bool:

@@ -211,3 +211,25 @@ def test_a_failed_send_goes_out_on_the_next_run(per_lot, shopper, monkeypatch):
 
     assert len(mail.outbox) == 1
     assert reminders() == [(shopper.pk, day(90).date(), 100, "sent", 2)]
+
+
+def test_reminders_go_through_every_batch(inactivity, monkeypatch):
+    monkeypatch.setattr(tasks, "BATCH", 1)
+    remind(day(-365))  # the mode applies from here
+    dated = [MemberFactory(shop=inactivity.shop, enrolled_at=day(-1)) for _ in range(2)]
+    for member in dated:
+        earn(member, 10, f"import:{member.pk}", day(100), expires_at=day(200))
+    idle = [MemberFactory(shop=inactivity.shop, enrolled_at=day(-1)) for _ in range(3)]
+    for member in idle:
+        earn(member, 100, f"order:{member.pk}", day(0))
+
+    remind(day(175))  # lots expiring on day 200; idle balances on day 180
+
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(m.email for m in dated + idle)
+    assert sorted(ExpiryReminder.objects.values_list("expires_on", "points")) == [
+        (day(180).date(), 100),
+        (day(180).date(), 100),
+        (day(180).date(), 100),
+        (day(200).date(), 10),
+        (day(200).date(), 10),
+    ]
