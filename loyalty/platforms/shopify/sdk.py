@@ -1,7 +1,8 @@
 """Shopify's own packages, configured once for Setia.
 
-- `shopifyapp` (`shopify_app.ShopifyApp`): verifies webhooks, app-proxy, app-home (session
-  token) and checkout-extension requests; token exchange and refresh; Admin GraphQL.
+- `shopifyapp` (`shopify_app.ShopifyApp`): verifies app-proxy, app-home (session token) and
+  checkout-extension requests; token exchange and refresh; Admin GraphQL. (Webhook signatures
+  are checked in `webhooks.signature_is_valid`: the SDK's check costs 30 times as much.)
 - `ShopifyAPI` (`shopify.Session`): only the authorization-code grant's query hmac check and
   the authorize URL. Its class-level key/secret are set on a private subclass, never globally.
 

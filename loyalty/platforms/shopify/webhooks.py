@@ -4,17 +4,22 @@ it into a domain event in a Celery task, with bounded retries and a visible reco
 from __future__ import annotations
 
 import atexit
+import base64
 import contextlib
+import hashlib
+import hmac
 import json
 import logging
 import os
 import queue
 import random
+import re
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import psycopg
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
@@ -35,6 +40,8 @@ AFTER_UNINSTALL_TOPICS = translate.PRIVACY_TOPICS | translate.LIFECYCLE_TOPICS
 
 
 UNKNOWN_SHOP = "unknown shop: waiting for the install"
+# What an X-Shopify-Hmac-Sha256 header can look like: base64 of 32 bytes.
+BASE64_DIGEST_RE = re.compile(r"[A-Za-z0-9+/]{43}=")
 
 
 class TransientError(Exception):
@@ -62,6 +69,21 @@ RETURNING id
 """
 
 
+def signature_is_valid(*, body: bytes, signature: str) -> bool:
+    """Whether `X-Shopify-Hmac-Sha256` is the base64 HMAC-SHA256 of the raw body with the app
+    secret, compared in constant time.
+
+    Setia's own rather than `shopify_app`'s `verify_webhook_req`, which computes the same HMAC
+    but first parses and re-serialises the whole body to redact a log record Setia never reads:
+    about 0.27 ms of its 0.28 ms on a 7.6 KB order, on every delivery (see README, Webhooks).
+    """
+    if not BASE64_DIGEST_RE.fullmatch(signature):
+        return False  # missing, malformed or non-ASCII: no signature of ours
+    secret = settings.SHOPIFY_API_SECRET.encode()
+    expected = base64.b64encode(hmac.new(secret, body, hashlib.sha256).digest())
+    return hmac.compare_digest(expected, signature.encode("ascii"))
+
+
 def delivery_store(*, incoming: Incoming) -> int | None:
     """Insert the delivery; its id, or None when this webhook id, or this event (delivered
     again through a second subscription), was stored before.
@@ -69,22 +91,30 @@ def delivery_store(*, incoming: Incoming) -> int | None:
     One statement, one round trip in autocommit: this is the hot path of every webhook, and
     `ON CONFLICT DO NOTHING` is the insert-and-catch the inbox needs (PostgreSQL and SQLite).
     """
-    adapt = connection.ops.adapt_datetimefield_value
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _INSERT_DELIVERY,
-            [
-                incoming.webhook_id,
-                incoming.event_id,
-                incoming.topic,
-                incoming.shop_domain,
-                incoming.api_version,
-                adapt(incoming.triggered_at),
-                adapt(timezone.now()),
-                incoming.body,
-                DeliveryStatus.RECEIVED,
-            ],
-        )
+    params = [
+        incoming.webhook_id,
+        incoming.event_id,
+        incoming.topic,
+        incoming.shop_domain,
+        incoming.api_version,
+        incoming.triggered_at,
+        timezone.now(),
+        incoming.body,
+        DeliveryStatus.RECEIVED,
+    ]
+    if connection.vendor != "postgresql":
+        adapt = connection.ops.adapt_datetimefield_value
+        params[5], params[6] = adapt(params[5]), adapt(params[6])
+        with connection.cursor() as cursor:
+            cursor.execute(_INSERT_DELIVERY, params)
+            row = cursor.fetchone()
+        return row[0] if row else None
+    # Server-side binding for this one statement (Django's cursors bind on the client): the
+    # 7 KB body travels as a parameter instead of being escaped into the SQL text and parsed
+    # back. Not prepared (no measurable gain), so any connection pooler works.
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(_INSERT_DELIVERY, params, prepare=False)
         row = cursor.fetchone()
     return row[0] if row else None
 
@@ -113,9 +143,15 @@ def publish(delivery_id: int) -> None:
 
 
 class _Batcher:
-    """Collects ids for up to `window` seconds (or `size` ids) and sends them as one task."""
+    """Collects ids for up to `window` seconds (or `size` ids) and sends them as one task.
 
-    def __init__(self, task, *, window: float = 0.02, size: int = 200):
+    A Celery message costs about 1 ms of CPU to send, whatever it carries, and the thread
+    sending it holds the GIL meanwhile, stalling the request the worker is serving. A 0.2 s
+    window makes that one message per 0.2 s per busy worker instead of one per few requests;
+    processing starts at most that much later, which no webhook notices. The thread wakes once
+    for the first id and once when the window closes, not once per id."""
+
+    def __init__(self, task, *, window: float = 0.2, size: int = 500):
         self.task, self.window, self.size = task, window, size
         self.queue: queue.SimpleQueue[int] = queue.SimpleQueue()
         self.inflight: list[int] = []
@@ -139,12 +175,10 @@ class _Batcher:
         while True:
             # `inflight` is the batch being gathered and sent, so that flush() can see it.
             self.inflight = batch = [self.queue.get()]
-            deadline = time.monotonic() + self.window
-            while len(batch) < self.size and (left := deadline - time.monotonic()) > 0:
-                try:
-                    batch.append(self.queue.get(timeout=left))
-                except queue.Empty:
-                    break
+            time.sleep(self.window)
+            with contextlib.suppress(queue.Empty):
+                while len(batch) < self.size:
+                    batch.append(self.queue.get_nowait())
             try:
                 self.task.delay(batch)
             except Exception:

@@ -1,12 +1,16 @@
 import json
+import string
 from datetime import UTC, datetime, timedelta
 from unittest import mock
 
+import hypothesis
 import pytest
 from django.core.management import call_command
 from django.db import OperationalError
 from django.test import override_settings
 from django.utils import timezone
+from hypothesis import strategies as st
+from shopify_app import ShopifyApp
 
 from loyalty.ledger.models import LedgerEntry
 from loyalty.ledger.services import ledger_credit
@@ -16,7 +20,7 @@ from loyalty.platforms.shopify.models import DeliveryStatus, WebhookDelivery
 from loyalty.privacy.models import PrivacyRequest
 from loyalty.shops.models import Program, Shop
 from tests.factories import MemberFactory
-from tests.platforms.shopify.helpers import SHOP, order_payload, post_webhook
+from tests.platforms.shopify.helpers import SHOP, order_payload, post_webhook, webhook_hmac
 
 pytestmark = pytest.mark.django_db
 
@@ -119,6 +123,58 @@ def test_non_ascii_signature_header_is_refused_without_a_traceback(client, shop)
 
     assert response.status_code == 401
     assert WebhookDelivery.objects.count() == 0
+
+
+def test_body_that_is_not_utf8_answers_400_and_stores_nothing(client, shop):
+    body = b'{"id": 1, "note": "\xff"}'
+
+    response = post_webhook(client, "orders/paid", None, raw=body)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_body"
+    assert WebhookDelivery.objects.count() == 0
+
+
+SECRET = "test-api-secret"  # config/settings_test.py
+SDK = ShopifyApp(client_id="test-api-key", client_secret=SECRET)
+
+
+def sdk_accepts(body: bytes, signature: str) -> bool:
+    """What shopify_app's own verification says about the same request."""
+    result = SDK.verify_webhook_req(
+        {
+            "method": "POST",
+            "headers": {"X-Shopify-Hmac-Sha256": signature},
+            "url": "https://setia.example.com/shopify/webhooks",
+            "body": body.decode("utf-8"),
+        }
+    )
+    return result.ok
+
+
+@hypothesis.settings(max_examples=300, deadline=None)
+@hypothesis.given(
+    body=st.text().map(str.encode),
+    signed_with=st.sampled_from([SECRET, "another-secret", None]),
+    junk=st.text(alphabet=string.ascii_letters + string.digits + "+/=", max_size=60),
+)
+def test_signature_check_agrees_with_shopify_app(body, signed_with, junk):
+    signature = webhook_hmac(body, signed_with) if signed_with else junk
+
+    with override_settings(SHOPIFY_API_SECRET=SECRET):
+        ours = webhooks.signature_is_valid(body=body, signature=signature)
+
+    assert ours == sdk_accepts(body, signature)
+    assert ours == (signed_with == SECRET)
+
+
+@pytest.mark.parametrize("signature", ["", "é" * 44, "\uff21\uff22" * 22, "a" * 43 + "=\n", None])
+def test_signature_check_refuses_what_is_no_base64_digest(signature):
+    body = b'{"id": 1}'
+    # The same digest, mangled (None: the right one with a non-ASCII character appended).
+    signature = signature if signature is not None else webhook_hmac(body) + "é"
+
+    assert webhooks.signature_is_valid(body=body, signature=signature) is False
 
 
 def test_body_about_another_shop_than_the_headers_fails_with_no_effect(client, shop):
