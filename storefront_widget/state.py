@@ -25,7 +25,7 @@ from loyalty.rewards.models import Reward
 from loyalty.rewards.selectors import recent_redemptions, rewards_active, rewards_for_member
 from loyalty.shops.models import Program, Shop
 from loyalty.tiers.models import Tier
-from loyalty.tiers.selectors import member_tier_progress
+from loyalty.tiers.selectors import TierLadder, member_tier_progress
 
 
 def ways_to_earn(*, shop: Shop, program: Program, now: datetime | None = None) -> list[dict]:
@@ -63,10 +63,13 @@ class Catalogue:
     rewards: tuple[Reward, ...]
     tiers: list[dict]  # the visible ladder, lowest first
     tiers_by_id: dict[int, Tier]  # every tier, hidden ones too
+    ladder: TierLadder
+    program_settings: Program
 
 
 def _build_catalogue(shop: Shop, now: datetime) -> Catalogue:
     program = Program.objects.get(shop=shop)
+    program.shop = shop
     tiers = list(Tier.objects.filter(shop=shop).order_by("threshold", "pk"))
     return Catalogue(
         program={"name": program.name, "points_name": program.points_name},
@@ -85,6 +88,8 @@ def _build_catalogue(shop: Shop, now: datetime) -> Catalogue:
             if not tier.hidden
         ],
         tiers_by_id={tier.pk: tier for tier in tiers},
+        ladder=TierLadder(tuple(tier for tier in tiers if not tier.hidden)),
+        program_settings=program,
     )
 
 
@@ -118,7 +123,7 @@ def storefront_catalogue_forget(*, shop: Shop | None = None) -> None:
 # answer needs (the rest load on access, as deferred fields do), and the tier from the catalogue.
 _MEMBER_SQL = (
     "SELECT id, shop_id, platform_customer_id, status, points_balance, points_pending, "
-    "lifetime_earned, lifetime_spent, tier_id FROM members_member "
+    "lifetime_earned, lifetime_spent, tier_id, tier_metric, tier_metric_at FROM members_member "
     "WHERE shop_id = %s AND platform_customer_id = %s AND status = %s"
 )
 
@@ -144,7 +149,12 @@ def storefront_state(
         member = _member(shop, platform_customer_id, catalogue)
         progress = {"tier": None, "next_tier": None}
         if member is not None and (catalogue.tiers or member.tier_id):
-            progress = member_tier_progress(member=member, now=now)
+            progress = member_tier_progress(
+                member=member,
+                now=now,
+                ladder=catalogue.ladder,
+                program=catalogue.program_settings,
+            )
         customer = {
             "id": platform_customer_id,
             "points": {

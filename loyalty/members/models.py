@@ -53,6 +53,10 @@ class Member(models.Model):
     tier_below_since = models.DateTimeField(
         null=True, blank=True, help_text="Grace policy: since when the member is below the tier."
     )
+    # What counts toward tiers in the current period, as of the last evaluation: what the widget
+    # shows as progress without summing the member's ledger on every page view.
+    tier_metric = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    tier_metric_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -107,13 +107,23 @@ def member_tier_metric(*, member_id: int, basis: str, window: Window) -> Decimal
     return Decimal(orders.count())
 
 
-def member_tier_progress(*, member: Member, now: datetime | None = None) -> dict:
+def member_tier_progress(
+    *,
+    member: Member,
+    now: datetime | None = None,
+    ladder: TierLadder | None = None,
+    program: Program | None = None,
+) -> dict:
     """For the widget: the member's tier and what is left to reach the next one.
 
     `{"tier": None | {"name", "multiplier", "perks"},
       "next_tier": None | {"name", "threshold", "remaining", "basis"}}`; multiplier is a decimal
     string ("1.5"); threshold and remaining are integers for points and orders, decimal strings
     ("120.50") for amounts in shop currency.
+
+    The metric is the one the last evaluation stored (every order, refund and customer event
+    evaluates), so a page view does not sum the member's history; a member never evaluated
+    has it computed. `ladder` and `program`: the caller's (cached) copies, to save the reads.
     """
     tier = member.tier
     current = (
@@ -127,13 +137,16 @@ def member_tier_progress(*, member: Member, now: datetime | None = None) -> dict
     )
     if tier is not None and tier.hidden:
         return {"tier": current, "next_tier": None}  # hand-assigned: not on the ladder
-    ladder = TierLadder.of(shop_id=member.shop_id)
+    ladder = ladder or TierLadder.of(shop_id=member.shop_id)
     following = ladder.next_above(tier)
     if following is None:
         return {"tier": current, "next_tier": None}
-    program = Program.objects.select_related("shop").get(shop_id=member.shop_id)
-    window = qualifying_window(program=program, shop=program.shop, at=now or timezone.now())
-    metric = member_tier_metric(member_id=member.pk, basis=program.tier_basis, window=window)
+    program = program or Program.objects.select_related("shop").get(shop_id=member.shop_id)
+    if member.tier_metric_at is not None:
+        metric = member.tier_metric
+    else:
+        window = qualifying_window(program=program, shop=program.shop, at=now or timezone.now())
+        metric = member_tier_metric(member_id=member.pk, basis=program.tier_basis, window=window)
     remaining = max(following.threshold - metric, Decimal("0"))
     as_value = _money if program.tier_basis == TierBasis.AMOUNT_SPENT else _count
     return {

@@ -109,6 +109,8 @@ def tier_evaluate(*, member: Member, now: datetime | None = None) -> TierHistory
         if current is None and not ladder.tiers:
             return None  # the shop has no tiers to reach
         decision = _decide(locked, program, ladder, current, now)
+        Member.objects.filter(pk=locked.pk).update(tier_metric=decision.metric, tier_metric_at=now)
+        member.tier_metric, member.tier_metric_at = decision.metric, now
         if decision.below_since != locked.tier_below_since and decision.target == current:
             Member.objects.filter(pk=locked.pk).update(tier_below_since=decision.below_since)
             member.tier_below_since = decision.below_since
@@ -257,6 +259,19 @@ def _decide(
     locked: Member, program: Program, ladder: TierLadder, current: Tier | None, now: datetime
 ) -> _Decision:
     entitled, metric = _entitled(locked, program, ladder, now)
+    decision = _decide_between(locked, program, ladder, current, now, entitled, metric)
+    return dataclasses.replace(decision, metric=metric)
+
+
+def _decide_between(
+    locked: Member,
+    program: Program,
+    ladder: TierLadder,
+    current: Tier | None,
+    now: datetime,
+    entitled: Tier | None,
+    metric: Decimal,
+) -> _Decision:
     if ladder.rank(entitled) > ladder.rank(current):
         return _Decision(entitled, TierChange.UPGRADE, metric, since=now)
     if current is None or locked.tier_by_hand:

@@ -285,3 +285,28 @@ def test_catalogue_is_cached_per_process_but_balances_are_not(client, shop):
     assert cached["ways_to_earn"] == before["ways_to_earn"]
     assert cached["customer"]["points"]["balance"] == 30
     assert [w["name"] for w in fresh["ways_to_earn"]][-1] == "Bonus"
+
+
+@pytest.mark.parametrize("entries", [3, 60])
+def test_a_page_view_costs_the_same_however_long_the_history(
+    client, shop, entries, django_assert_num_queries
+):
+    from loyalty.tiers.services import tier_evaluate
+    from tests.factories import RewardFactory, TierFactory
+
+    TierFactory(shop=shop, name="Bronze", threshold=0)
+    TierFactory(shop=shop, name="Silver", threshold=100_000)
+    RewardFactory(shop=shop, name="5 off", points_cost=500)
+    member = MemberFactory(shop=shop, platform_customer_id="7001")
+    for n in range(entries):
+        ledger_credit(member=member, points=10, idempotency_key=f"e{n}", source_type="order")
+    tier_evaluate(member=member)
+    query = urlencode(proxy_query(customer_id="7001"))
+
+    # The installed shop, the member, their redemptions, and (the cache is off in tests) the
+    # catalogue: program, tiers, rules, actions, rewards. Nothing reads the ledger.
+    with django_assert_num_queries(8):
+        answer = client.get("/shopify/proxy/api/state?" + query).json()
+
+    assert answer["customer"]["next_tier"]["remaining"] == 100_000 - 10 * entries
+    assert answer["customer"]["tier"]["name"] == "Bronze"
