@@ -11,7 +11,10 @@ What it does, start to end, and every step is bounded in time:
    bare request and one badly signed delivery by hand.
 3. Drives each endpoint with `wrk` (or, without wrk, a bounded asyncio+httpx generator) with
    the same request (headers, body, unique webhook id), connection count and duration: a warm
-   up, then the measured run; bare view first, intake second.
+   up of each, then the measured time cut into rounds, each a bare slice followed at once by an
+   intake slice. On a machine others share, the load changes from second to second; adjacent
+   slices see nearly the same, so the ratio of each round is a fair comparison and the
+   benchmark reports their median (and the overall one).
 4. Stops gunicorn (gracefully, so nothing is in flight), then counts the inbox rows (SQL)
    against the deliveries answered 2xx, id by id from gunicorn's access log (the load
    generator stops reading at its deadline, so it misses the last few answers), and the
@@ -23,8 +26,9 @@ Timings never fail the run: the exit status is 0 whatever the figures, 1 when th
 itself broke (a service missing, the server not starting, a check failing) or when a single
 delivery was lost, which is a correctness failure.
 
-Settings from the environment: BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (2),
-BENCH_CONNECTIONS (16), BENCH_WORKERS / BENCH_THREADS (gunicorn), BENCH_LOADGEN=python to use
+Settings from the environment: BENCH_SECONDS (10, measured per endpoint, over all rounds),
+BENCH_ROUNDS (5), BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (16), BENCH_WORKERS /
+BENCH_THREADS (gunicorn), BENCH_LOADGEN=python to use
 the fallback generator even when wrk is installed, BENCH_KEEP_LOGS=1 to keep gunicorn's logs
 (they are kept anyway when the run breaks).
 """
@@ -116,6 +120,7 @@ class Config:
     database: str
     api_secret: str
     loadgen: str  # "wrk" or "python"
+    rounds: int = 1  # the measured seconds are cut into this many bare/intake pairs of slices
 
     @property
     def database_url(self) -> str:
@@ -148,6 +153,7 @@ def load_config() -> Config:
         database=database,
         api_secret="setia-bench-api-secret-" + secrets.token_hex(16),
         loadgen=loadgen,
+        rounds=env_int("BENCH_ROUNDS", 5, 1, 60),
     )
 
 
@@ -745,8 +751,12 @@ class Cpu:
     busy: float  # share of all cores' time, 0..1
 
 
-def cpu_between(before: dict[str, float], after: dict[str, float], requests: int) -> Cpu:
-    used = {name: after[name] - before[name] for name in before}
+def cpu_used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {name: after[name] - before[name] for name in before}
+
+
+def cpu_per_request(used: dict[str, float], requests: int) -> Cpu:
+    used = dict(used)
     components = ("gunicorn", "postgres", "redis", "loadgen")
     # "other": busy time no process above accounts for (kernel, short-lived helpers).
     used["other"] = max(used["machine_busy"] - sum(used[name] for name in components), 0.0)
@@ -817,8 +827,9 @@ class Measured:
     cpu: Cpu
 
 
-def report(bare: Measured, intake: Measured, inbox: Inbox, queued: int, loadgen: str) -> bool:
+def report(rounds: Rounds, inbox: Inbox, queued: int, loadgen: str) -> bool:
     """Print the figures; returns False when a delivery was lost."""
+    bare, intake = rounds.bare, rounds.intake
     header = (
         f"{'endpoint':<26}{'requests':>10}{'rps':>10}{'p50 ms':>9}{'p99 ms':>9}"
         f"{'non-2xx':>9}{'sock err':>10}"
@@ -845,15 +856,18 @@ def report(bare: Measured, intake: Measured, inbox: Inbox, queued: int, loadgen:
         )
     print()
 
-    ratio = intake.result.rps / bare.result.rps if bare.result.rps else 0.0
+    ratio = median(rounds.ratios)
+    overall = intake.result.rps / bare.result.rps if bare.result.rps else 0.0
     print(
-        f"intake/bare rps ratio = {ratio:.2f} (target >= {TARGET_RATIO}): "
-        f"{verdict(ratio >= TARGET_RATIO)}"
+        f"intake/bare rps ratio = {ratio:.2f}, median of {len(rounds.ratios)} rounds "
+        f"(target >= {TARGET_RATIO}): {verdict(ratio >= TARGET_RATIO)}"
     )
+    print(f"  each round: {' '.join(f'{r:.2f}' for r in rounds.ratios)}; overall {overall:.2f}")
     print(
-        f"intake p99 = {intake.result.p99_ms:.1f} ms (target < {TARGET_P99_MS:.0f} ms): "
-        f"{verdict(intake.result.p99_ms < TARGET_P99_MS)}"
+        f"intake p99 = {intake.result.p99_ms:.1f} ms, median of the rounds' "
+        f"(target < {TARGET_P99_MS:.0f} ms): {verdict(intake.result.p99_ms < TARGET_P99_MS)}"
     )
+    print(f"  each round: {' '.join(f'{p:.1f}' for p in rounds.p99s)} ms")
     # "Sent" is what the server acknowledged with a 2xx, id by id: the load generator stops
     # reading at its deadline, so it misses the answers still in flight then.
     sent, stored, seen = inbox.answered_2xx, inbox.measured_rows, intake.result.ok
@@ -889,21 +903,75 @@ def report(bare: Measured, intake: Measured, inbox: Inbox, queued: int, loadgen:
     return lost == 0
 
 
+ENDPOINTS = (("bare", BARE_PATH), ("intake", INTAKE_PATH))
+
+
+@dataclass(frozen=True)
+class Rounds:
+    bare: Measured  # all rounds together; p50/p99 are the median of the rounds' own
+    intake: Measured
+    ratios: list[float]  # intake/bare rps of each round
+    p99s: list[float]  # intake's p99 of each round
+
+
+def combine(results: list[Result]) -> Result:
+    """The rounds' slices as one run: counts add up; percentiles cannot be merged from
+    slices, so p50 and p99 are the median of the slices' own."""
+    return Result(
+        requests=sum(r.requests for r in results),
+        seconds=sum(r.seconds for r in results),
+        p50_ms=median([r.p50_ms for r in results]),
+        p99_ms=median([r.p99_ms for r in results]),
+        ok=sum(r.ok for r in results),
+        non2xx=sum(r.non2xx for r in results),
+        received=sum(r.received for r in results),
+        duplicate=sum(r.duplicate for r in results),
+        socket_errors=sum(r.socket_errors for r in results),
+    )
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
 def measure(
-    config: Config,
-    server: Server,
-    path: str,
-    delivery: Delivery,
-    body_file: Path,
-    prefix: str,
-) -> Measured:
-    url = server.base_url + path
+    config: Config, server: Server, delivery: Delivery, body_file: Path, run_id: str
+) -> Rounds:
+    """A warm-up of each endpoint, then `rounds` pairs of slices: bare, then intake at once."""
     if config.warmup_seconds:
-        warmup = prefix.replace("-measured-", "-warmup-")
-        run_load(config, url, delivery, body_file, warmup, config.warmup_seconds)
-    before = cpu_seconds(server.pid)
-    result = run_load(config, url, delivery, body_file, prefix, config.seconds)
-    return Measured(result, cpu_between(before, cpu_seconds(server.pid), result.requests))
+        for name, path in ENDPOINTS:
+            prefix = f"{run_id}-warmup-{name}"
+            url = server.base_url + path
+            run_load(config, url, delivery, body_file, prefix, config.warmup_seconds)
+    seconds = max(config.seconds // config.rounds, 1)
+    results: dict[str, list[Result]] = {name: [] for name, _ in ENDPOINTS}
+    used: dict[str, dict[str, float]] = {}
+    for number in range(1, config.rounds + 1):
+        for name, path in ENDPOINTS:
+            # Intake ids all start with f"{run_id}-measured-intake-", as count_inbox expects.
+            prefix = f"{run_id}-measured-{name}-r{number}"
+            before = cpu_seconds(server.pid)
+            result = run_load(config, server.base_url + path, delivery, body_file, prefix, seconds)
+            spent = cpu_used(before, cpu_seconds(server.pid))
+            results[name].append(result)
+            used[name] = {k: used.get(name, {}).get(k, 0.0) + v for k, v in spent.items()}
+    combined = {name: combine(results[name]) for name, _ in ENDPOINTS}
+    measured = {
+        name: Measured(combined[name], cpu_per_request(used[name], combined[name].requests))
+        for name, _ in ENDPOINTS
+    }
+    ratios = [
+        intake.rps / bare.rps if bare.rps else 0.0
+        for bare, intake in zip(results["bare"], results["intake"], strict=True)
+    ]
+    return Rounds(
+        bare=measured["bare"],
+        intake=measured["intake"],
+        ratios=ratios,
+        p99s=[r.p99_ms for r in results["intake"]],
+    )
 
 
 def bench(config: Config, workdir: Path) -> bool:
@@ -943,14 +1011,13 @@ def bench(config: Config, workdir: Path) -> bool:
                 "wrk not found (or BENCH_LOADGEN=python): using the Python asyncio+httpx "
                 "generator instead; it shares the cores with the server, so rates are lower"
             )
-        timing = f"{config.warmup_seconds} s warm-up, then {config.seconds} s measured"
-        say(f"bare view: {timing}")
-        bare = measure(config, server, BARE_PATH, delivery, body_file, f"{run_id}-measured-bare")
-        say(f"webhook intake: {timing}")
-        intake = measure(
-            config, server, INTAKE_PATH, delivery, body_file, f"{run_id}-measured-intake"
+        timing = (
+            f"{config.warmup_seconds} s warm-up, then {config.seconds} s measured in "
+            f"{config.rounds} rounds (bare, then intake)"
         )
-        if not intake.result.ok or not bare.result.ok:
+        say(f"bare view and webhook intake: {timing}")
+        rounds = measure(config, server, delivery, body_file, run_id)
+        if not rounds.intake.result.ok or not rounds.bare.result.ok:
             raise BenchError("an endpoint answered no 2xx at all under load")
     # gunicorn has stopped gracefully: nothing is in flight and the access log is complete.
     inbox = count_inbox(config, workdir / "access.log", f"{run_id}-measured-intake")
@@ -972,7 +1039,7 @@ def bench(config: Config, workdir: Path) -> bool:
         "per request"
     )
     print()
-    ok = report(bare, intake, inbox, queued, config.loadgen)
+    ok = report(rounds, inbox, queued, config.loadgen)
     redis_client.flushdb()
     return ok
 
