@@ -332,6 +332,8 @@ def _debit_worked_out_under_lock(
                 _settle_locked(locked, now=now)
                 amount = points(locked)
                 if amount <= 0:
+                    # Nothing to take now, but a key already used answers with its entry.
+                    _replay_if_used(locked, idempotency_key=idempotency_key, kind=kind)
                     _mirror_counters(member, locked)
                     return None
                 entry = _insert_or_replay(
@@ -354,6 +356,19 @@ def _debit_worked_out_under_lock(
             return LedgerResult(replay.entry, False)
         _mirror_counters(member, locked)
     return LedgerResult(entry, True)
+
+
+def _replay_if_used(locked: Member, *, idempotency_key: str, kind: str) -> None:
+    existing = LedgerEntry.objects.filter(
+        shop_id=locked.shop_id, idempotency_key=idempotency_key
+    ).first()
+    if existing is None:
+        return
+    if existing.member_id != locked.pk or existing.kind != kind:
+        raise IdempotencyKeyReused(
+            f"The key {idempotency_key!r} was already used for a different change."
+        )
+    raise _Replay(existing)
 
 
 def _active_since(locked: Member, *, since: datetime, now: datetime) -> bool:

@@ -95,13 +95,15 @@ def test_idle_balance_expires_expiry_days_after_the_last_activity(inactivity, sh
 
 def test_idle_expiry_run_twice_expires_once(inactivity, shopper):
     earn(shopper, 100, "order:1", day(0))
-    expiry_expire_inactive(member=shopper, program=inactivity, mode_since=day(-400), now=day(181))
+    first = expiry_expire_inactive(
+        member=shopper, program=inactivity, mode_since=day(-400), now=day(181)
+    )
 
     again = expiry_expire_inactive(
         member=shopper, program=inactivity, mode_since=day(-400), now=day(182)
     )
 
-    assert again is None  # nothing left to expire
+    assert (again.created, again.entry.pk) == (False, first.entry.pk)
     assert LedgerEntry.objects.filter(kind=EntryKind.EXPIRE).count() == 1
     assert balance(shopper) == 0
 

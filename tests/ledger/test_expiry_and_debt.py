@@ -300,9 +300,9 @@ def test_repay_debt_spends_what_the_balance_allows(member):
     )
     assert state(member) == (0, 0, 50, 90, 40)
     assert member.last_activity_at == day(2)  # the credit's, not the repayment's
-    # Replayed: the first repayment, nothing more.
+    # Replayed (nothing left to pay with anyway): the first repayment, nothing more.
     again = ledger_repay_debt(member=member, idempotency_key="order:2:repay", now=day(2))
-    assert again is None  # nothing left to pay with
+    assert (again.created, again.entry.pk) == (False, result.entry.pk)
     assert state(member) == (0, 0, 50, 90, 40)
 
 

@@ -1,5 +1,6 @@
-"""Property: whatever sequence of credits, debits, reversals, releases and expiries happens,
-the cached counters equal those recomputed from the entries, every lot agrees with its
+"""Property: whatever sequence of credits, debits, reversals (shortfalls forgiven or owed),
+releases, expiries (per lot and of an idle balance) and debt repayments happens, the cached
+counters (debt included) equal those recomputed from the entries, every lot agrees with its
 movements, and no balance is ever negative. A refused operation changes nothing."""
 
 from datetime import UTC, datetime, timedelta
@@ -14,8 +15,10 @@ from loyalty.ledger.services import (
     LedgerError,
     ledger_credit,
     ledger_debit,
+    ledger_expire_balance,
     ledger_expire_due,
     ledger_release_due,
+    ledger_repay_debt,
     ledger_reverse,
 )
 from tests.factories import MemberFactory
@@ -33,15 +36,31 @@ debit_op = st.tuples(
     st.just("debit"), st.integers(1, 400), st.sampled_from(["redeem", "adjust", "expire"])
 )
 reverse_op = st.tuples(
-    st.just("reverse"), st.integers(0, 50), st.one_of(st.none(), st.integers(1, 300)), st.booleans()
+    st.just("reverse"),
+    st.integers(0, 50),
+    st.one_of(st.none(), st.integers(1, 300)),
+    st.booleans(),
+    st.booleans(),  # the shortfall becomes debt
 )
 tick_op = st.tuples(st.just("tick"), st.integers(0, 8))
 release_op = st.tuples(st.just("release"))
 expire_op = st.tuples(st.just("expire"))
 replay_op = st.tuples(st.just("replay"), st.integers(0, 50))
+idle_op = st.tuples(st.just("idle"), st.integers(0, 10))  # expire if idle for N days
+repay_op = st.tuples(st.just("repay"))
 
 operations = st.lists(
-    st.one_of(credit_op, debit_op, reverse_op, tick_op, release_op, expire_op, replay_op),
+    st.one_of(
+        credit_op,
+        debit_op,
+        reverse_op,
+        tick_op,
+        release_op,
+        expire_op,
+        replay_op,
+        idle_op,
+        repay_op,
+    ),
     min_size=1,
     max_size=30,
 )
@@ -54,6 +73,7 @@ def snapshot(member):
         member.points_pending,
         member.lifetime_earned,
         member.lifetime_spent,
+        member.points_debt,
         LedgerEntry.objects.filter(member=member).count(),
     )
 
@@ -102,7 +122,7 @@ def test_counters_always_match_the_ledger(ops):
                 ledger_debit(**kwargs)
                 calls.append((ledger_debit, kwargs))
             elif op[0] == "reverse":
-                _, index, points, allow_shortfall = op
+                _, index, points, allow_shortfall, as_debt = op
                 entries = list(LedgerEntry.objects.filter(member=member).order_by("pk"))
                 if not entries:
                     continue
@@ -110,6 +130,7 @@ def test_counters_always_match_the_ledger(ops):
                     "entry": entries[index % len(entries)],
                     "points": points,
                     "allow_shortfall": allow_shortfall,
+                    "shortfall_as_debt": as_debt,
                     "idempotency_key": f"r{n}",
                     "now": now,
                 }
@@ -121,6 +142,18 @@ def test_counters_always_match_the_ledger(ops):
                 ledger_release_due(member=member, now=now)
             elif op[0] == "expire":
                 ledger_expire_due(member=member, now=now)
+            elif op[0] in ("idle", "repay"):
+                fn, kwargs = (
+                    (
+                        ledger_expire_balance,
+                        {"inactive_since": now - timedelta(days=op[1]), "idempotency_key": f"i{n}"},
+                    )
+                    if op[0] == "idle"
+                    else (ledger_repay_debt, {"idempotency_key": f"p{n}"})
+                )
+                kwargs = {**kwargs, "member": member, "now": now}
+                if fn(**kwargs) is not None:
+                    calls.append((fn, kwargs))
             elif op[0] == "replay" and calls:
                 fn, kwargs = calls[op[1] % len(calls)]
                 result = fn(**{**kwargs, "now": now})
