@@ -164,7 +164,9 @@ def storefront_state(
             },
             "tier": progress["tier"],
             "next_tier": progress["next_tier"],
-            "recent_redemptions": recent_redemptions(member=member) if member else [],
+            "recent_redemptions": (
+                recent_redemptions(member=member, rewards=catalogue.rewards) if member else []
+            ),
         }
     offer = rewards_for_member(shop=shop, member=member, now=now, rewards=catalogue.rewards)
     rewards = [{**item, "available": True} for item in offer["available"]]

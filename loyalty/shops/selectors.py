@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 from loyalty.shops.models import Shop
 
 # Every storefront request starts here, so it is one plain statement: no ORM query to compile,
@@ -13,7 +16,30 @@ _INSTALLED_SHOP_SQL = (
     "AND installed_at IS NOT NULL AND uninstalled_at IS NULL"
 )
 
+_recent: dict[tuple[str, str], tuple[float, Shop]] = {}
+_recent_lock = threading.Lock()
 
-def shop_installed_by_domain(*, platform: str, domain: str) -> Shop | None:
-    """The shop with Setia installed at `domain` on `platform`, or None."""
-    return next(iter(Shop.objects.raw(_INSTALLED_SHOP_SQL, [platform, domain.lower()])), None)
+
+def shop_installed_by_domain(*, platform: str, domain: str, max_age: float = 0) -> Shop | None:
+    """The shop with Setia installed at `domain` on `platform`, or None.
+
+    `max_age` > 0: a shop this process found installed within that many seconds is returned
+    without asking the database again (an uninstall shows after at most that long). A shop not
+    found is always asked for again.
+    """
+    key = (platform, domain.lower())
+    if max_age > 0:
+        cached = _recent.get(key)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+    shop = next(iter(Shop.objects.raw(_INSTALLED_SHOP_SQL, list(key))), None)
+    if max_age > 0 and shop is not None:
+        with _recent_lock:
+            _recent[key] = (time.monotonic() + max_age, shop)
+    return shop
+
+
+def shop_installed_forget() -> None:
+    """Forget the shops this process has found installed."""
+    with _recent_lock:
+        _recent.clear()

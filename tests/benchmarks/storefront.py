@@ -2,9 +2,9 @@
 costs Setia, on gunicorn with PostgreSQL, under production-shaped settings.
 
 1. `state`: `GET /shopify/proxy/api/state`, signed as Shopify's app proxy signs it, for a
-   logged-in member with 1,000 ledger entries, beside the bare Django view on the same server
-   in the same run: requests per second, p50/p99 and the ratio. Target: state at least 0.6 of
-   the bare view's rate, p99 under 20 ms.
+   logged-in member with 1,000 ledger entries (3 tiers, 3 rewards), beside the bare Django
+   view on the same server in the same run: requests per second, p50/p99 and the ratio.
+   Target: state at least 0.6 of the bare view's rate, p99 under 20 ms.
 2. Redemption: 20 shoppers (20 members) redeeming at the same time through
    `POST /shopify/proxy/api/redeem`, each a discount code created at the local Shopify
    stand-in (its own process, real HTTP): p50/p99 per redemption, and afterwards every
@@ -87,6 +87,15 @@ for n in range({entries}):
     else:
         ledger_debit(member=member, points=20, idempotency_key=f"seed:{{n}}",
                      source_type="seed", reason="Seed redemption", now=when)
+from loyalty.rewards.models import Reward
+from loyalty.tiers.services import tier_create, tier_evaluate
+
+Reward.objects.create(shop=shop, name="10 off", kind="amount_off", points_cost=1000, value=10)
+Reward.objects.create(shop=shop, name="Free shipping", kind="free_shipping", points_cost=800)
+tier_create(shop=shop, name="Bronze", threshold=0, perks=["Birthday gift"])
+tier_create(shop=shop, name="Silver", threshold=20000, multiplier="1.5", perks=["Early access"])
+tier_create(shop=shop, name="Gold", threshold=100000, multiplier="2", perks=["Free shipping"])
+tier_evaluate(member=member)
 member.refresh_from_db()
 print("SEEDED", member.ledger_entries.count(), member.points_balance)
 """
@@ -430,7 +439,8 @@ def bench_state(config: intake.Config, workdir: Path) -> bool:
     )
     print(
         f"  member: {entries} ledger entries, balance {balance}; answer "
-        f"{len(json.dumps(answer))} bytes"
+        f"{len(json.dumps(answer))} bytes; tier {answer['customer']['tier']['name']}, "
+        f"{len(answer['rewards'])} rewards, {len(answer['tiers'])} tiers"
     )
     print()
     print_table([("bare   " + BARE_PATH, bare), ("state  " + STATE_PATH, state)])

@@ -136,7 +136,9 @@ def app_proxy(view):
                 status=401,
             )
         shop = shop_installed_by_domain(
-            platform=Platform.SHOPIFY, domain=shop_domain_from(verified.shop)
+            platform=Platform.SHOPIFY,
+            domain=shop_domain_from(verified.shop),
+            max_age=settings.STOREFRONT_CACHE_SECONDS,
         )
         if shop is None:
             return error_response(
