@@ -35,7 +35,9 @@ class ExpiryReminder(models.Model):
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="expiry_reminders")
-    expires_on = models.DateField(help_text="The (first) day the points expire, UTC.")
+    expires_on = models.DateField(
+        help_text="The (first) day the points expire, in the shop's timezone."
+    )
     covers_until = models.DateTimeField(
         help_text="Latest expiry the email covered: lots expiring up to here are not mentioned "
         "again by a later reminder."

@@ -25,7 +25,8 @@ The rules, in one place:
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -165,7 +166,7 @@ def expiry_reminder_send(
             reminder = ExpiryReminder.objects.create(
                 shop_id=member.shop_id,
                 member=member,
-                expires_on=expiring.first_at.date(),
+                expires_on=_shop_date(program.shop, expiring.first_at),
                 covers_until=expiring.last_at,
                 points=expiring.points,
                 created_at=now,
@@ -200,6 +201,15 @@ def expiry_reminders_retry(*, now: datetime | None = None, stale_after=timedelta
     return sent
 
 
+def _shop_date(shop, at: datetime) -> date:
+    """The day `at` falls on for the shop's customers (its timezone; UTC if unknown)."""
+    try:
+        zone = ZoneInfo(shop.iana_timezone)
+    except (KeyError, ValueError):
+        zone = ZoneInfo("UTC")
+    return at.astimezone(zone).date()
+
+
 def _deliver(reminder: ExpiryReminder, *, member: Member, program: Program, now) -> bool:
     context = {
         "first_name": member.first_name,
@@ -209,7 +219,7 @@ def _deliver(reminder: ExpiryReminder, *, member: Member, program: Program, now)
         "shop_name": program.shop.name or program.shop.domain,
         "shop_url": f"https://{program.shop.domain}",
         "expires_on": reminder.expires_on,
-        "last_expires_on": reminder.covers_until.date(),
+        "last_expires_on": _shop_date(program.shop, reminder.covers_until),
     }
     subject = (
         f"{reminder.points} {program.points_name} at {context['shop_name']} "

@@ -233,3 +233,15 @@ def test_reminders_go_through_every_batch(inactivity, monkeypatch):
         (day(200).date(), 10),
         (day(200).date(), 10),
     ]
+
+
+def test_the_expiry_date_is_the_shops_local_day(per_lot, shopper):
+    per_lot.shop.iana_timezone = "America/New_York"
+    per_lot.shop.save()
+    # 30 May 02:00 UTC is still 29 May in New York.
+    earn(shopper, 100, "order:1", day(0), expires_at=day(89) + timedelta(hours=14))
+
+    remind(day(80))
+
+    assert [m.subject for m in mail.outbox] == ["100 points at Aisyah Batik expire on 29 May 2026"]
+    assert ExpiryReminder.objects.get().expires_on.isoformat() == "2026-05-29"

@@ -27,7 +27,7 @@ class Migration(migrations.Migration):
             name='ExpiryReminder',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('expires_on', models.DateField(help_text='The (first) day the points expire, UTC.')),
+                ('expires_on', models.DateField(help_text="The (first) day the points expire, in the shop's timezone.")),
                 ('covers_until', models.DateTimeField(help_text='Latest expiry the email covered: lots expiring up to here are not mentioned again by a later reminder.')),
                 ('points', models.PositiveIntegerField()),
                 ('state', models.CharField(choices=[('sending', 'Sending'), ('sent', 'Sent'), ('failed', 'Failed')], default='sending', max_length=16)),
