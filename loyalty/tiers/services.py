@@ -36,6 +36,7 @@ from django.utils.text import slugify
 
 from loyalty.core.platform import CustomerTierSync, PlatformError, gateway_for
 from loyalty.earning.models import OrderRecord
+from loyalty.expiry.services import credit_expires_at
 from loyalty.ledger.models import LedgerEntry
 from loyalty.ledger.services import COUNTER_FIELDS, ledger_credit, ledger_reverse
 from loyalty.members.models import Member, MemberStatus
@@ -403,6 +404,7 @@ def _move(
     locked.tier, locked.tier_since, locked.tier_by_hand = to, since, by_hand
     locked.tier_below_since = None
     if to is not None and to.entry_points and reason in (TierChange.UPGRADE, TierChange.MANUAL):
+        program = Program.objects.get(shop_id=locked.shop_id)
         ledger_credit(
             member=locked,
             points=to.entry_points,
@@ -411,6 +413,7 @@ def _move(
             source_id=str(to.pk),
             reason=f"Welcome to {to.name}",
             actor=actor,
+            expires_at=credit_expires_at(program=program, earned_at=now),
             now=now,
         )
     member_id = locked.pk

@@ -92,6 +92,16 @@ def test_an_upgrade_credits_the_entry_reward_of_the_tier_reached_once_ever(ladde
     assert ledger_audit_members(members=[member]) == []
 
 
+def test_entry_points_expire_like_any_earn_under_per_lot_expiry(ladder, shop, member):
+    program(shop, expiry_mode="per_lot", expiry_days=90)
+    earned(member, 600, NOW)
+
+    tier_evaluate(member=member, now=NOW)
+
+    entry = LedgerEntry.objects.get(member=member, source_type="tier")
+    assert (entry.points, entry.expires_at) == (50, NOW + timedelta(days=90))
+
+
 def test_evaluating_twice_changes_nothing_the_second_time(ladder, member, no_store_sync):
     earned(member, 600, NOW)
 
