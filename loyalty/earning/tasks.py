@@ -4,6 +4,7 @@ from django.utils import timezone
 from loyalty.earning.actions import action_claim_if_rewarded, members_celebrating
 from loyalty.earning.models import ActionKind, ActionRule
 from loyalty.shops.models import Shop
+from loyalty.tiers.services import tier_evaluate
 
 
 @shared_task(ignore_result=True)
@@ -27,5 +28,8 @@ def award_celebrations() -> int:
                 chunk_size=500
             ):
                 claims = action_claim_if_rewarded(shop=shop, member=member, action=action, now=now)
-                awarded += sum(1 for c in claims if c.created)
+                credited = sum(1 for c in claims if c.created)
+                if credited:
+                    tier_evaluate(member=member, now=now)  # action points count toward tiers
+                awarded += credited
     return awarded

@@ -134,6 +134,20 @@ def test_the_hourly_task_awards_birthdays_and_anniversaries_once(shop, monkeypat
     assert balance(member) == 130
 
 
+def test_birthday_points_from_the_hourly_task_count_toward_tiers(shop, monkeypatch):
+    from tests.factories import TierFactory
+
+    rule(shop, "birthday", 100, cap="per_year")
+    TierFactory(shop=shop, name="Silver", threshold=100)
+    member = MemberFactory(shop=shop, birthday_month=11, birthday_day=21)
+    monkeypatch.setattr("loyalty.earning.tasks.timezone.now", lambda: NOW)
+
+    tasks.award_celebrations.delay().get()
+
+    member.refresh_from_db()
+    assert (member.points_balance, member.tier.name) == (100, "Silver")
+
+
 def test_social_follow_once_per_network(shop):
     rule(shop, "social_follow", 10, key="instagram")
     rule(shop, "social_follow", 10, key="tiktok")
