@@ -1,7 +1,8 @@
 """Shopify Admin GraphQL as the stand-in answers it: schema, object shapes and resolvers.
 
-Only the operations Setia uses exist (shop, customer, orders and refunds, webhook subscriptions,
-code discounts, tags, metafields); anything else is
+Only the operations Setia uses exist (shop, customer, orders and refunds, products and their
+collections through ``nodes``/``product``, webhook subscriptions, code discounts, tags,
+metafields); anything else is
 ``Field 'x' doesn't exist on type 'QueryRoot'``. Shapes, ``userErrors`` and messages follow
 Shopify's Admin API; where Shopify's exact wording was not known the message says what is wrong
 in the same style. Access scopes are enforced (``ACCESS_DENIED``), and every answer carries
@@ -23,9 +24,11 @@ from . import orders
 from .graphql import FieldError, Prepared, Resolver, Schema, connection, prepare
 from .state import (
     AccessToken,
+    Collection,
     Customer,
     Discount,
     Metafield,
+    Product,
     Shop,
     Store,
     WebhookSubscription,
@@ -36,6 +39,7 @@ from .state import (
 MUTATION_COST = 10
 MAX_QUERY_COST = 1000  # Shopify refuses a single query above this, whatever the bucket
 MAX_METAFIELDS = 25
+MAX_NODES = 250  # ids one ``nodes`` query may ask for
 ACCESS_DOCS = "https://shopify.dev/api/usage/access-scopes"
 THROTTLE_DOCS = "https://shopify.dev/api/usage/rate-limits"
 
@@ -56,6 +60,8 @@ OBJECTS: dict[str, dict[str, str]] = {
         "orders": "OrderConnection",
         "order": "Order",
         "refund": "Refund",
+        "nodes": "Node",
+        "product": "Product",
     },
     "Mutation": {
         "webhookSubscriptionCreate": "WebhookSubscriptionCreatePayload",
@@ -174,7 +180,15 @@ OBJECTS: dict[str, dict[str, str]] = {
         "totalDiscountSet": "MoneyBag",
         "discountAllocations": "DiscountAllocation",
     },
-    "Product": {"id": _ID, "legacyResourceId": "UnsignedInt64"},
+    "Product": {
+        "id": _ID,
+        "legacyResourceId": "UnsignedInt64",
+        "title": _S,
+        "handle": _S,
+        "tags": _S,
+        "collections": "CollectionConnection",
+    },
+    "Collection": {"id": _ID, "legacyResourceId": "UnsignedInt64", "handle": _S, "title": _S},
     "ProductVariant": {"id": _ID, "legacyResourceId": "UnsignedInt64", "sku": _S},
     "DiscountAllocation": {"allocatedAmountSet": "MoneyBag"},
     "Refund": {
@@ -326,6 +340,7 @@ for _node in (
     "RefundLineItem",
     "Product",
     "ProductVariant",
+    "Collection",
 ):
     OBJECTS[f"{_node}Connection"] = {
         "nodes": _node,
@@ -361,6 +376,7 @@ INTERFACES: dict[str, tuple[dict[str, str], frozenset[str]]] = {
                 "Refund",
                 "Product",
                 "ProductVariant",
+                "Collection",
             }
         ),
     ),
@@ -430,6 +446,9 @@ FIELD_ARGS[("DiscountProducts", "products")] = (_PAGING, frozenset())
 FIELD_ARGS[("DiscountProducts", "productVariants")] = (_PAGING, frozenset())
 FIELD_ARGS[("Order", "refunds")] = (frozenset({"first"}), frozenset())
 FIELD_ARGS[("Refund", "refundLineItems")] = (_PAGING, frozenset())
+FIELD_ARGS[("QueryRoot", "nodes")] = (frozenset({"ids"}), frozenset({"ids"}))
+FIELD_ARGS[("QueryRoot", "product")] = (frozenset({"id"}), frozenset({"id"}))
+FIELD_ARGS[("Product", "collections")] = (_PAGING | {"query", "sortKey"}, frozenset())
 
 WEBHOOK_TOPIC_SCOPES: dict[str, str | None] = {
     "APP_UNINSTALLED": None,
@@ -961,6 +980,77 @@ def _r_refund(ctx: Context, args: dict[str, Any]) -> Any:
     return None
 
 
+def collection_obj(c: Collection) -> dict[str, Any]:
+    return {
+        "__typename": "Collection",
+        "id": c.gid,
+        "legacyResourceId": str(c.id),
+        "handle": c.handle,
+        "title": c.title,
+    }
+
+
+def product_obj(ctx: Context, p: Product) -> dict[str, Any]:
+    collections = [collection_obj(ctx.shop.collections[c]) for c in p.collection_ids]
+    return {
+        "__typename": "Product",
+        "id": p.gid,
+        "legacyResourceId": str(p.id),
+        "title": p.title,
+        "handle": "-".join(p.title.lower().split()),
+        "tags": sorted(p.tags),
+        "collections": connection(collections),
+    }
+
+
+def _r_product(ctx: Context, args: dict[str, Any]) -> Any:
+    _, num = parse_gid(args["id"], "Product")
+    ctx.require("read_products")
+    found = ctx.shop.products.get(num)
+    return product_obj(ctx, found) if found else None
+
+
+# What each type ``nodes`` can return needs; any other type comes back null.
+NODE_SCOPES = {
+    "Product": "read_products",
+    "Collection": "read_products",
+    "Customer": "read_customers",
+    "Order": "read_orders",
+}
+
+
+def _r_nodes(ctx: Context, args: dict[str, Any]) -> Any:
+    ids = args["ids"]
+    if not isinstance(ids, list):
+        raise TypeError("ids must be a list of IDs")
+    if len(ids) > MAX_NODES:
+        raise FieldError(
+            f"The input array size of {len(ids)} is greater than the maximum allowed of "
+            f"{MAX_NODES}.",
+            code="MAX_INPUT_SIZE_EXCEEDED",
+        )
+    wanted = [parse_gid(value) for value in ids]
+    for scope in dict.fromkeys(NODE_SCOPES[t] for t, _ in wanted if t in NODE_SCOPES):
+        ctx.require(scope)
+    found: list[Any] = []
+    for type_name, num in wanted:
+        if type_name == "Product":
+            product = ctx.shop.products.get(num)
+            found.append(product_obj(ctx, product) if product else None)
+        elif type_name == "Collection":
+            collection = ctx.shop.collections.get(num)
+            found.append(collection_obj(collection) if collection else None)
+        elif type_name == "Customer":
+            customer = ctx.shop.customers.get(num)
+            found.append(customer_obj(ctx, customer) if customer else None)
+        elif type_name == "Order":
+            order = next((o for o in _visible_orders(ctx) if int(o["id"]) == num), None)
+            found.append(order_obj(ctx, order) if order else None)
+        else:
+            found.append(None)
+    return found
+
+
 # -- resolvers: mutations -------------------------------------------------------------------------
 def _webhook_address_error(uri: str) -> str | None:
     if uri.startswith(("pubsub://", "arn:aws:events:")):
@@ -1362,6 +1452,8 @@ RESOLVERS: dict[tuple[str, str], Resolver] = {
     ("QueryRoot", "orders"): _r_orders,
     ("QueryRoot", "order"): _r_order,
     ("QueryRoot", "refund"): _r_refund,
+    ("QueryRoot", "nodes"): _r_nodes,
+    ("QueryRoot", "product"): _r_product,
     ("Mutation", "webhookSubscriptionCreate"): _r_webhook_subscription_create,
     ("Mutation", "webhookSubscriptionDelete"): _r_webhook_subscription_delete,
     ("Mutation", "discountCodeBasicCreate"): _r_discount_basic,

@@ -192,6 +192,22 @@ class StandIn:
         """
         return self.store.add_order(shop_domain, payload)
 
+    def add_product(
+        self,
+        shop_domain: str,
+        product_id: int | None = None,
+        *,
+        title: str | None = None,
+        tags: Iterable[str] = (),
+        collections: Iterable[int | str | dict[str, Any]] = (),
+    ) -> dict[str, Any]:
+        """Put a product into the shop's catalogue with its tags and collections (each an id,
+        a GID or ``{"id", "handle", "title"}``), for ``nodes(ids:)`` to answer. The same id
+        again replaces it. Returns ``{"id", "gid", "title", "tags", "collections"}``."""
+        return self.store.add_product(
+            shop_domain, product_id, title=title, tags=tags, collections=collections
+        )
+
     def graphql(
         self,
         shop_domain: str,

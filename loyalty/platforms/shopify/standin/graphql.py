@@ -92,19 +92,36 @@ def _error(
     return out
 
 
-def connection(items: list[dict[str, Any]]) -> Callable[..., dict[str, Any]]:
-    """A lazily evaluated Relay connection, requiring ``first`` or ``last`` like Shopify."""
+def _cursor_position(cursor: Any) -> int:
+    text = str(cursor)
+    if not text.startswith("cursor") or not text[6:].isdigit():
+        raise FieldError(f"Invalid cursor for current pagination sort: {text}")
+    return int(text[6:])
 
-    def resolve(first: int | None = None, last: int | None = None, **_: Any) -> dict[str, Any]:
+
+def connection(items: list[dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    """A lazily evaluated Relay connection, requiring ``first`` or ``last`` like Shopify, and
+    paging with ``after``/``before`` by its own cursors."""
+
+    def resolve(
+        first: int | None = None,
+        last: int | None = None,
+        after: str | None = None,
+        before: str | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
         if first is None and last is None:
             raise FieldError("you must provide one of first or last")
         if any(n is not None and not 0 <= int(n) <= 250 for n in (first, last)):
             raise FieldError("first and last must be between 0 and 250")
+        start = _cursor_position(after) + 1 if after is not None else 0
+        end = _cursor_position(before) if before is not None else len(items)
+        window = items[start:end]
         if first is not None:
-            offset, chosen = 0, items[: int(first)]
+            offset, chosen = start, window[: int(first)]
         else:
-            offset = max(0, len(items) - int(last or 0))
-            chosen = items[offset:]
+            offset = start + max(0, len(window) - int(last or 0))
+            chosen = items[offset:end]
         cursors = [f"cursor{offset + i}" for i in range(len(chosen))]
         return {
             "__typename": "Connection",
@@ -394,6 +411,8 @@ class _Execution:
             elif field_type.endswith("Connection"):
                 size = self.value(sel.args.get("first")) or self.value(sel.args.get("last"))
                 total += 2 + (size if isinstance(size, int) and size > 0 else 1) * inner
+            elif isinstance(ids := self.value(sel.args.get("ids")), list):
+                total += max(len(ids), 1) * (1 + inner)  # a list by ids: each object counts
             else:
                 total += 1 + inner
         return total

@@ -229,6 +229,8 @@ class ControlAPI:
                                                 tags?, ...} -> 201 customer
     POST /_standin/shops/{domain}/orders       an order payload (payloads.order_payload) -> 201
                                                 {id, gid, name, updated_at}; same id replaces
+    POST /_standin/shops/{domain}/products     {product_id?, title?, tags?, collections?} -> 201
+                                                {id, gid, title, tags, collections}
     GET  /_standin/faults                      -> {"pending": [...]}
     POST /_standin/faults                      {kind, count?, target?, retry_after?, delay?}
     GET  /_standin/requests                    -> {"requests": [...]}
@@ -267,7 +269,7 @@ class ControlAPI:
             if not domain:
                 raise ValueError("domain is required")
             return Response.json(201, s.add_shop(str(domain), **body).summary())
-        shop_match = re.fullmatch(r"/shops/([^/]+)(/customers|/orders)?", path)
+        shop_match = re.fullmatch(r"/shops/([^/]+)(/customers|/orders|/products)?", path)
         if shop_match and req.method == "GET" and not shop_match[2]:
             with s.store.lock:
                 found = s.store.shops.get(shop_match[1].lower())
@@ -278,6 +280,8 @@ class ControlAPI:
             return Response.json(201, s.add_customer(shop_match[1], **body))
         if shop_match and req.method == "POST" and shop_match[2] == "/orders":
             return Response.json(201, s.add_order(shop_match[1], body))
+        if shop_match and req.method == "POST" and shop_match[2] == "/products":
+            return Response.json(201, s.add_product(shop_match[1], **body))
         if route == ("GET", "/faults"):
             return Response.json(200, {"pending": s.faults.pending()})
         if route == ("POST", "/faults"):

@@ -172,6 +172,32 @@ class WebhookSubscription:
 
 
 @dataclass
+class Collection:
+    id: int
+    handle: str
+    title: str
+
+    @property
+    def gid(self) -> str:
+        return f"gid://shopify/Collection/{self.id}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "gid": self.gid, "handle": self.handle, "title": self.title}
+
+
+@dataclass
+class Product:
+    id: int
+    title: str
+    tags: list[str] = field(default_factory=list)
+    collection_ids: list[int] = field(default_factory=list)  # in the shop's ``collections``
+
+    @property
+    def gid(self) -> str:
+        return f"gid://shopify/Product/{self.id}"
+
+
+@dataclass
 class Shop:
     domain: str
     id: int
@@ -189,6 +215,9 @@ class Shop:
     # Orders as REST-shaped dicts (``payloads.order_payload``), by id; the Admin API renders
     # them as GraphQL ``Order`` objects (see ``orders.py``).
     orders: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # The catalogue, as far as an app reads it: products with their tags and collections.
+    products: dict[int, Product] = field(default_factory=dict)
+    collections: dict[int, Collection] = field(default_factory=dict)
     bucket_available: float = 0.0
     bucket_updated: float = 0.0
 
@@ -242,6 +271,17 @@ class Shop:
                 for m in self.metafields.values()
             ],
         }
+
+
+def product_dict(shop: Shop, product: Product) -> dict[str, Any]:
+    """The shape ``StandIn.add_product`` returns."""
+    return {
+        "id": product.id,
+        "gid": product.gid,
+        "title": product.title,
+        "tags": sorted(product.tags),
+        "collections": [shop.collections[c].as_dict() for c in product.collection_ids],
+    }
 
 
 @dataclass
@@ -546,6 +586,51 @@ class Store:
                 "name": order.get("name"),
                 "updated_at": order["updated_at"],
             }
+
+    def add_product(
+        self,
+        domain: str,
+        product_id: int | None = None,
+        *,
+        title: str | None = None,
+        tags: Iterable[str] = (),
+        collections: Iterable[int | str | dict[str, Any]] = (),
+    ) -> dict[str, Any]:
+        """Store (or replace) a product with its tags and the collections it belongs to.
+
+        A collection is given as its id, a GID, or ``{"id", "handle"?, "title"?}``; one the
+        shop does not know yet is created (handle ``collection-{id}`` unless given), one it
+        knows keeps its handle and title unless new ones are given."""
+        with self.lock:
+            shop = self.shop(domain)
+            pid = int(product_id) if product_id is not None else self.next_id()
+            collection_ids = [self._collection(shop, c).id for c in collections]
+            product = Product(
+                id=pid,
+                title=title or f"Product {pid}",
+                tags=list(dict.fromkeys(t.strip() for t in tags if t.strip())),
+                collection_ids=list(dict.fromkeys(collection_ids)),
+            )
+            shop.products[pid] = product
+            return product_dict(shop, product)
+
+    def _collection(self, shop: Shop, spec: int | str | dict[str, Any]) -> Collection:
+        given = spec if isinstance(spec, dict) else {"id": spec}
+        raw = str(given.get("id") or "").rsplit("/", 1)[-1]
+        if not raw.isdigit():
+            raise ValueError(f"a collection needs a numeric id or a Collection GID: {spec!r}")
+        cid = int(raw)
+        found = shop.collections.get(cid)
+        if found is None:
+            found = shop.collections[cid] = Collection(
+                id=cid,
+                handle=given.get("handle") or f"collection-{cid}",
+                title=given.get("title") or f"Collection {cid}",
+            )
+        else:
+            found.handle = given.get("handle") or found.handle
+            found.title = given.get("title") or found.title
+        return found
 
     # -- authorization codes and tokens -------------------------------------------------------
     def issue_code(self, domain: str, scopes: Iterable[str] | str | None, online: bool) -> str:
