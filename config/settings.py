@@ -260,8 +260,15 @@ SHOPIFY_SCOPES = env.list(
         "write_customers",
         "write_discounts",
         "write_app_proxy",
+        "read_products",
     ],
 )
+# Requested, but a shop that has not granted them (installed before they were asked for) keeps
+# working without what they serve: read_products only lets earn rules match collections and tags.
+SHOPIFY_OPTIONAL_SCOPES = env.list("SHOPIFY_OPTIONAL_SCOPES", default=["read_products"])
+# How long a product's tags and collections, read from the Admin API, serve orders before they
+# are read again (one lookup per product per period, however many orders name it).
+SHOPIFY_PRODUCT_FACTS_TTL = env.int("SHOPIFY_PRODUCT_FACTS_TTL", default=24 * 3600)
 SHOPIFY_API_VERSION = env.str("SHOPIFY_API_VERSION", default="2026-10")
 SHOPIFY_API_ORIGIN = env.str("SHOPIFY_API_ORIGIN", default="").rstrip("/")
 SHOPIFY_HTTP_TIMEOUT = env.float("SHOPIFY_HTTP_TIMEOUT", default=10.0)

@@ -31,6 +31,10 @@ class OrderLine:
     unit_price: Decimal
     total_discount: Decimal
     gift_card: bool = False
+    # What the platform knows of the product, when a rule needs it (order payloads do not
+    # carry it: adapters look it up). Collection ids are the platform's plain ids ("841564295").
+    collections: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ def order_event_received(*, shop: Shop, event: OrderEvent, now: datetime | None 
         record = _locked_record(shop, order.order_id)
         stamp = order.updated_at or when
         if not record.facts or record.facts_updated_at is None or stamp >= record.facts_updated_at:
-            record.facts = _facts(order)
+            record.facts = _facts(order, before=record.facts)
             record.facts_updated_at = stamp
         redacted = record.platform_customer_id.startswith(REDACTED_PREFIX)
         if order.customer and not record.platform_customer_id:
@@ -128,7 +128,18 @@ def _locked_record(shop: Shop, order_id: str) -> OrderRecord:
     return OrderRecord.objects.select_for_update().get(shop=shop, order_id=order_id)
 
 
-def _facts(order: OrderData) -> dict:
+def _facts(order: OrderData, *, before: dict | None = None) -> dict:
+    """What the order says, for the award to be computed from. A line's collections and tags
+    are frozen once known: a refund or an edit later is valued with the product as it was
+    when the line was bought, not as the merchant has filed it since."""
+    known = {line["line_id"]: line for line in (before or {}).get("lines", [])}
+
+    def product_facts(line) -> dict:
+        seen = known.get(line.line_id) or {}
+        if seen.get("collections") or seen.get("tags"):
+            return {"collections": seen.get("collections", []), "tags": seen.get("tags", [])}
+        return {"collections": list(line.collections), "tags": list(line.tags)}
+
     return {
         "name": order.name,
         "currency": order.currency,
@@ -147,6 +158,7 @@ def _facts(order: OrderData) -> dict:
                 "unit_price": str(line.unit_price),
                 "discount": str(line.total_discount),
                 "gift_card": line.gift_card,
+                **product_facts(line),
             }
             for line in order.lines
         ],
@@ -188,6 +200,10 @@ def _engine_order(record: OrderRecord) -> engine.Order:
                 discount=Decimal(line["discount"]),
                 product_id=line["product_id"],
                 sku=line["sku"],
+                collections=frozenset(
+                    _target_values(engine.RuleTarget.COLLECTION, line.get("collections", []))
+                ),
+                tags=frozenset(_target_values(engine.RuleTarget.TAG, line.get("tags", []))),
                 gift_card=line["gift_card"],
             )
             for line in facts.get("lines", [])
@@ -305,7 +321,7 @@ def _rule(rule: EarnRule) -> engine.Rule:
         kind=engine.RuleKind(rule.kind),
         effect=engine.RuleEffect(rule.effect),
         target=engine.RuleTarget(rule.target) if rule.target else None,
-        values=frozenset(str(v) for v in rule.values),
+        values=frozenset(_target_values(rule.target, rule.values)),
         multiplier=rule.multiplier,
         points=rule.points,
         starts_at=rule.starts_at,
@@ -314,6 +330,25 @@ def _rule(rule: EarnRule) -> engine.Rule:
         every_nth=rule.every_nth,
         first_order=rule.first_order,
     )
+
+
+def _target_values(target: str | None, values) -> list[str]:
+    """Rule values and line facts in one spelling, so that they match.
+
+    Product and collection ids are plain ids; a platform's global id is accepted for them and
+    read as its last segment (`gid://shopify/Collection/841564295` is `841564295`). Tags
+    match without regard to case or surrounding spaces, as merchants type them."""
+    out = []
+    for value in values:
+        text = str(value).strip()
+        if target in (engine.RuleTarget.PRODUCT, engine.RuleTarget.COLLECTION):
+            if text.startswith("gid://"):
+                text = text.split("?", 1)[0].rsplit("/", 1)[-1]
+        elif target == engine.RuleTarget.TAG:
+            text = text.casefold()
+        if text:
+            out.append(text)
+    return out
 
 
 def _dump_rule(rule: engine.Rule) -> dict:
@@ -353,7 +388,7 @@ def _load_snapshot(snapshot: dict) -> tuple[engine.Terms, list[engine.Rule], eng
             kind=engine.RuleKind(r["kind"]),
             effect=engine.RuleEffect(r["effect"]),
             target=engine.RuleTarget(r["target"]) if r["target"] else None,
-            values=frozenset(r["values"]),
+            values=frozenset(_target_values(r["target"], r["values"])),
             multiplier=Decimal(r["multiplier"]),
             points=r["points"],
             starts_at=datetime.fromisoformat(r["starts_at"]) if r["starts_at"] else None,

@@ -69,7 +69,11 @@ def admin_graphql(
                 )
             else:
                 raise AdminApiError(
-                    "graphql_errors", _messages(body), status=status, outcome_unknown=unanswered
+                    "graphql_errors",
+                    _messages(body),
+                    status=status,
+                    outcome_unknown=unanswered,
+                    error_codes=_error_codes(body),
                 )
         elif status == 429:
             wait = _retry_after(_upstream_headers(result))
@@ -151,6 +155,14 @@ def _retry_after(headers: dict) -> float:
         return min(max(float(value), 0.0), MAX_WAIT_SECONDS)
     except (TypeError, ValueError):
         return 1.0
+
+
+def _error_codes(body: dict) -> tuple[str, ...]:
+    errors = body.get("errors")
+    if not isinstance(errors, list):
+        return ()
+    codes = ((e.get("extensions") or {}).get("code") for e in errors if isinstance(e, dict))
+    return tuple(dict.fromkeys(str(c) for c in codes if c))
 
 
 def _messages(body: dict) -> str:

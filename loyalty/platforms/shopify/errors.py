@@ -13,6 +13,9 @@ class AdminApiError(PlatformError):
         transient: bool = False,
         status: int = 0,
         outcome_unknown: bool = False,
+        error_codes: tuple[str, ...] = (),
     ):
         super().__init__(code, message, transient=transient, outcome_unknown=outcome_unknown)
         self.status = status
+        # GraphQL errors' `extensions.code` values, e.g. ("ACCESS_DENIED",)
+        self.error_codes = error_codes

@@ -28,10 +28,11 @@ class InstallError(Exception):
 
 
 def missing_scopes(granted: str) -> set[str]:
-    """Required scopes not granted. A write scope implies its read scope."""
+    """Required scopes not granted. A write scope implies its read scope. Optional scopes
+    (`SHOPIFY_OPTIONAL_SCOPES`) are never missing: a shop without them works with less."""
     have = {s.strip() for s in granted.split(",") if s.strip()}
     have |= {"read_" + s.removeprefix("write_") for s in have if s.startswith("write_")}
-    return set(settings.SHOPIFY_SCOPES) - have
+    return set(settings.SHOPIFY_SCOPES) - set(settings.SHOPIFY_OPTIONAL_SCOPES) - have
 
 
 def install_with_code(*, shop_domain: str, code: str) -> Shop:

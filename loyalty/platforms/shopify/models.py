@@ -62,6 +62,32 @@ class WebhookDelivery(models.Model):
         return f"{self.topic} from {self.shop_domain} ({self.status})"
 
 
+class ProductFacts(models.Model):
+    """A product's tags and collections as the Admin API last told them: what earn rules on
+    collections and tags match, and what order payloads do not carry. A cache: rows older than
+    `SHOPIFY_PRODUCT_FACTS_TTL` are read again when an order names the product."""
+
+    shop = models.ForeignKey("shops.Shop", on_delete=models.CASCADE, related_name="+")
+    product_id = models.CharField(max_length=64, help_text="Shopify's numeric product id.")
+    tags = models.JSONField(default=list)
+    collections = models.JSONField(default=list, help_text="Numeric collection ids.")
+    # False: Shopify knows no such product (deleted): nothing to match, and not asked again
+    # before the period ends.
+    found = models.BooleanField(default=True)
+    fetched_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "product facts"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop", "product_id"], name="productfacts_unique_per_shop"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"product {self.product_id} of shop {self.shop_id}"
+
+
 class OAuthState(models.Model):
     """A single-use nonce for the authorization-code grant, bound to the browser by a cookie."""
 

@@ -9,7 +9,9 @@ as the webhooks would have done.
 Shape of a run: page through ``orders(query: "updated_at:>='…'", sortKey: UPDATED_AT)``; for
 each order, fetch the lines (and refund lines) one page did not hold, translate the node into
 the domain's events (pure functions below, shop money only, ids as the numeric ids webhooks
-carry), then apply the refunds and the order event in one transaction. Bounded by a number of
+carry), give its lines their products' collections and tags when earn rules need them
+(``products.py``; one lookup per page), then apply the refunds and the order event in one
+transaction. Bounded by a number of
 pages and a time budget; a run that stops early says where to resume. ``AdminApiError``
 propagates: an order is applied whole or not at all (the orders of earlier pages stay applied,
 which is harmless), and the next run tries again.
@@ -38,7 +40,8 @@ from loyalty.core.dispatch import PlatformRecords, handle_event
 from loyalty.earning.models import OrderRecord
 from loyalty.earning.services import PAID_STATUSES
 from loyalty.platforms.shopify.admin_api import admin_graphql
-from loyalty.platforms.shopify.translate import parse_when
+from loyalty.platforms.shopify.products import order_event_with_product_facts, product_facts_load
+from loyalty.platforms.shopify.translate import legacy_id, parse_when
 from loyalty.shops.models import Shop
 
 logger = logging.getLogger(__name__)
@@ -159,13 +162,6 @@ FULFILLMENT_STATUSES = {
     "PARTIALLY_FULFILLED": "partial",
     "RESTOCKED": "restocked",
 }
-
-
-def legacy_id(gid: str | None) -> str:
-    """``gid://shopify/LineItem/466157049`` → ``"466157049"``: the id webhooks carry."""
-    if not gid:
-        return ""
-    return str(gid).rsplit("/", 1)[-1].split("?", 1)[0]
 
 
 def _shop_money(money_bag: dict | None) -> Decimal:
@@ -375,6 +371,8 @@ def reconcile_orders(
         )
         connection = data.get("orders") or {}
         result.pages += 1
+        # The page's products in one lookup (when rules need them), not one per order.
+        product_facts_load(shop=shop, product_ids=_product_ids(_nodes(connection)))
         for node in _nodes(connection):
             _apply(shop, node, result, sleep=sleep)
         page_info = connection.get("pageInfo") or {}
@@ -410,6 +408,9 @@ def _apply(shop: Shop, node: dict, result: ReconcileResult, *, sleep) -> None:
         logger.warning("order %s of %s skipped: %s", node.get("id"), shop.domain, exc)
         result.skipped += 1
         return
+    # Collections and tags, as a webhook delivery gets them (a failure that earns without
+    # them is logged there); a transient one raises: the run stops, the next one tries again.
+    order_event, _ = order_event_with_product_facts(shop=shop, event=order_event)
     order_id = order_event.order.order_id
     records = PlatformRecords()
     with transaction.atomic():
@@ -432,6 +433,14 @@ def _apply(shop: Shop, node: dict, result: ReconcileResult, *, sleep) -> None:
             shop.domain,
             moved,
         )
+
+
+def _product_ids(nodes: list[dict]) -> list[str]:
+    return [
+        legacy_id((line.get("product") or {}).get("id"))
+        for node in nodes
+        for line in _nodes(node.get("lineItems"))
+    ]
 
 
 def _awarded(shop: Shop, order_id: str) -> int:

@@ -30,6 +30,13 @@ def _id(value) -> str:
     return "" if value is None else str(value)
 
 
+def legacy_id(gid: str | None) -> str:
+    """``gid://shopify/LineItem/466157049`` → ``"466157049"``: the id webhooks carry."""
+    if not gid:
+        return ""
+    return str(gid).rsplit("/", 1)[-1].split("?", 1)[0]
+
+
 def parse_when(value) -> datetime | None:
     """A Shopify timestamp (webhook or GraphQL), or None when absent."""
     return parse_datetime(value) if isinstance(value, str) and value else None

@@ -28,8 +28,11 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from loyalty.core.dispatch import PlatformRecords, handle_event
+from loyalty.core.events import OrderEvent
 from loyalty.platforms.shopify import translate
+from loyalty.platforms.shopify.errors import AdminApiError
 from loyalty.platforms.shopify.models import DeliveryStatus, WebhookDelivery
+from loyalty.platforms.shopify.products import order_event_with_product_facts
 from loyalty.shops.models import Platform, Shop
 
 logger = logging.getLogger(__name__)
@@ -327,7 +330,15 @@ def _dispatch(delivery: WebhookDelivery) -> tuple[str, str]:
     )
     if event is None:
         return DeliveryStatus.IGNORED, f"no handler for topic {delivery.topic}"
+    note = ""
+    if isinstance(event, OrderEvent):
+        try:
+            event, note = order_event_with_product_facts(shop=shop, event=event)
+        except AdminApiError as exc:  # transient: later, rather than earn without the rules
+            raise TransientError(f"reading product facts: {exc}") from exc
     outcome = handle_event(event, shop=shop, records=_InboxRecords(delivery))
+    if note:  # earned without collection and tag rules: say why where it can be seen
+        outcome = f"{outcome}; {note}"
     if delivery.topic == "shop/redact":
         delivery.shop = None  # deleted with everything else
     return DeliveryStatus.PROCESSED, outcome

@@ -31,7 +31,8 @@ def test_install_redirects_to_shopify_authorize_with_a_fresh_state(client):
     assert query["client_id"] == "test-api-key"
     assert (
         query["scope"]
-        == "read_orders,read_customers,write_customers,write_discounts,write_app_proxy"
+        == "read_orders,read_customers,write_customers,write_discounts,write_app_proxy,"
+        "read_products"
     )
     assert query["redirect_uri"] == "http://127.0.0.1:8000/shopify/callback"
     state = OAuthState.objects.get()
