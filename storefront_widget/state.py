@@ -168,7 +168,13 @@ def storefront_state(
                 recent_redemptions(member=member, rewards=catalogue.rewards) if member else []
             ),
         }
-    offer = rewards_for_member(shop=shop, member=member, now=now, rewards=catalogue.rewards)
+    offer = rewards_for_member(
+        shop=shop,
+        member=member,
+        now=now,
+        rewards=catalogue.rewards,
+        signed_in=bool(platform_customer_id),
+    )
     rewards = [{**item, "available": True} for item in offer["available"]]
     rewards += [{**item, "available": False} for item in offer["locked"]]
     return {

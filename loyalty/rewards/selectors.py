@@ -53,10 +53,12 @@ def rewards_for_member(
     member: Member | None,
     now: datetime | None = None,
     rewards: Iterable[Reward] | None = None,
+    signed_in: bool = False,
 ) -> dict[str, list[dict]]:
     """What the member can claim now, and what is still out of reach (with why and how many
     points are missing). A guest claims nothing: every active reward is locked for sign-in.
-    `rewards`: the shop's active rewards when the caller already has them (a cached list)."""
+    `rewards`: the shop's active rewards when the caller already has them (a cached list).
+    `signed_in`: the shopper is logged in (not yet a member when `member` is None)."""
     now = now or timezone.now()
     rewards = list(rewards_active(shop=shop, now=now) if rewards is None else rewards)
     claimed: dict[int, int] = {}
@@ -72,7 +74,9 @@ def rewards_for_member(
         item = reward_as_dict(reward, currency=shop.currency)
         cost = item.get("min_points", reward.points_cost)
         if member is None:
-            locked.append({**item, "locked_reason": "sign_in", "points_needed": cost})
+            # A signed-in shopper with no points yet needs points, not an account.
+            reason = "points" if signed_in else "sign_in"
+            locked.append({**item, "locked_reason": reason, "points_needed": cost})
             continue
         problem = reward_claim_problem(reward=reward, member=member, now=now)
         if problem:

@@ -310,3 +310,16 @@ def test_a_page_view_costs_the_same_however_long_the_history(
 
     assert answer["customer"]["next_tier"]["remaining"] == 100_000 - 10 * entries
     assert answer["customer"]["tier"]["name"] == "Bronze"
+
+
+def test_signed_in_shopper_without_points_yet_is_told_points_not_to_sign_in(client, shop):
+    from tests.factories import RewardFactory
+
+    RewardFactory(shop=shop, name="5 off", points_cost=500)
+
+    answer = get_state(client, customer_id="8888").json()
+
+    rewards = answer["rewards"]
+    assert [(r["available"], r["locked_reason"], r["points_needed"]) for r in rewards] == [
+        (False, "points", 500)
+    ]
