@@ -43,10 +43,16 @@ def member_sync_customer(*, shop: Shop, customer: CustomerData) -> Member | None
     if member is None or member.status == MemberStatus.REDACTED:
         return None
     # A payload without a value (an order without the customer's email) clears nothing.
-    member.email = customer.email.strip() or member.email
-    member.first_name = customer.first_name or member.first_name
-    member.last_name = customer.last_name or member.last_name
-    member.save(update_fields=["email", "first_name", "last_name", "updated_at"])
+    details = {
+        "email": customer.email.strip() or member.email,
+        "first_name": customer.first_name or member.first_name,
+        "last_name": customer.last_name or member.last_name,
+    }
+    changed = [name for name, value in details.items() if getattr(member, name) != value]
+    if changed:  # most orders repeat what we know: no write, no row lock held for nothing
+        for name in changed:
+            setattr(member, name, details[name])
+        member.save(update_fields=[*changed, "updated_at"])
     return member
 
 
