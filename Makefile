@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint format bench bench-earning bench-storefront clean
+.PHONY: install widget run test lint format bench bench-earning bench-storefront clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,7 +14,23 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-install: $(STAMP)
+# The storefront widget (storefront_widget/src/, TypeScript) built by esbuild into static/setia/:
+# `npm ci` when the lockfile changes, the build when a source changes. Needs Node 18+ and npm.
+WIDGET_DIR := storefront_widget
+WIDGET_DEPS := $(WIDGET_DIR)/node_modules/.package-lock.json
+WIDGET := static/setia/.built-stamp
+
+$(WIDGET_DEPS): $(WIDGET_DIR)/package.json $(WIDGET_DIR)/package-lock.json
+	cd $(WIDGET_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(WIDGET_DEPS)
+
+$(WIDGET): $(WIDGET_DEPS) $(WIDGET_DIR)/build.mjs $(wildcard $(WIDGET_DIR)/src/*.ts)
+	cd $(WIDGET_DIR) && npm run --silent build
+	touch $(WIDGET)
+
+widget: $(WIDGET)
+
+install: $(STAMP) $(WIDGET)
 
 # Development configuration for `make run` (DEBUG=1: SQLite, in-process tasks, dev secrets).
 .env:
@@ -68,4 +84,5 @@ bench-storefront: install
 	$(BIN)/python tests/benchmarks/storefront.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis staticfiles
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis staticfiles static/setia \
+		$(WIDGET_DIR)/node_modules test-artifacts

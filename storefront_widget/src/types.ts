@@ -1,0 +1,88 @@
+// The `state` answer of GET /apps/setia/api/state (storefront_widget/state.py) and the redeem answer.
+
+export interface Points {
+  balance: number;
+  pending: number;
+  lifetime_earned: number;
+}
+
+export interface Tier {
+  name: string;
+  multiplier?: string;
+  perks?: string[];
+}
+
+export interface NextTier {
+  name: string;
+  threshold: number | string;
+  remaining: number | string;
+  basis: string;
+}
+
+export interface Redemption {
+  code: string;
+  apply_url: string;
+  reward_name: string;
+  points_spent: number;
+  status: string;
+  expires_at: string | null;
+}
+
+export interface Customer {
+  id: string;
+  points: Points;
+  tier: Tier | null;
+  next_tier: NextTier | null;
+  recent_redemptions: Redemption[];
+}
+
+export interface Reward {
+  id: string | number;
+  name: string;
+  kind: string;
+  points_cost: number;
+  value?: string;
+  currency?: string;
+  available: boolean;
+  locked_reason?: string;
+  points_needed?: number;
+}
+
+export interface Way {
+  kind: string;
+  name: string;
+  points: number;
+}
+
+export interface State {
+  program: { name: string; points_name?: string };
+  customer: Customer | null;
+  rewards: Reward[];
+  ways_to_earn: Way[];
+  tiers: { name: string; threshold: number | string; perks?: string[] }[];
+}
+
+export interface Config {
+  stateUrl: string;
+  redeemUrl: string;
+  loginUrl: string;
+  registerUrl: string;
+  locale: Locale;
+  overrides: Record<string, string>;
+}
+
+export type Locale = "en" | "ms" | "ar" | "th";
+
+/** What the launcher shares with the panel. `state` is undefined while loading, null when the
+ * API could not be reached. */
+export interface Context {
+  root: ShadowRoot;
+  button: HTMLButtonElement;
+  config: Config;
+  state: State | null | undefined;
+  fill(text: string, vars?: Record<string, string | number>): string;
+  reload(): Promise<void>;
+  setBalance(balance: number): void;
+  onChange?: () => void;
+  onClose(): void;
+}
