@@ -39,6 +39,7 @@ from loyalty.shops.models import Program, Shop
 
 logger = logging.getLogger(__name__)
 
+MAX_POINTS = 2_147_483_647  # Redemption.points and Member.points_balance are 32-bit
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud, typed by hand
 DEFAULT_REWARD = {
     "name": "5 off your order",
@@ -153,6 +154,8 @@ def reward_points_for(*, reward: Reward, points: int | None) -> int:
         points = reward.min_points or reward.points_cost
     if isinstance(points, bool) or not isinstance(points, int) or points <= 0:
         raise InvalidPoints("points must be a positive whole number.")
+    if points > MAX_POINTS:  # more than any balance can hold, and than the column takes
+        raise InvalidPoints(f"Spend at most {MAX_POINTS} points.")
     low = max(reward.min_points or reward.points_cost, reward.points_cost)
     if points < low or (reward.max_points is not None and points > reward.max_points):
         high = f" and at most {reward.max_points}" if reward.max_points is not None else ""
@@ -190,8 +193,8 @@ def reward_redeem(
     redemption comes back `failed` (points returned) or `pending` (points held, being settled).
     """
     now = now or timezone.now()
-    if not idempotency_key or len(idempotency_key) > 255:
-        raise InvalidKey("idempotency_key must be 1 to 255 characters.")
+    if not idempotency_key or len(idempotency_key) > 255 or "\x00" in idempotency_key:
+        raise InvalidKey("idempotency_key must be 1 to 255 characters, none of them NUL.")
     if reward.shop_id != member.shop_id:
         raise RewardUnavailable("This reward is not available.")
     redemption, created = _reserve(
@@ -396,10 +399,14 @@ def _attempt_ended(
     redemption: Redemption, error: PlatformError, *, in_doubt_before: datetime | None
 ) -> None:
     """An answer came (even a failure): this call can no longer apply later."""
-    fields = {"error": f"{error.code}: {error}"[:2000]}
+    Redemption.objects.filter(pk=redemption.pk).update(
+        error=f"{error.code}: {error}"[:2000], updated_at=timezone.now()
+    )
     if not error.outcome_unknown:
-        fields["in_doubt_since"] = in_doubt_before
-    Redemption.objects.filter(pk=redemption.pk).update(**fields, updated_at=timezone.now())
+        # Only if no later call has started since ours: its doubt is not ours to clear.
+        Redemption.objects.filter(
+            pk=redemption.pk, in_doubt_since=redemption.in_doubt_since
+        ).update(in_doubt_since=in_doubt_before)
 
 
 def _find_out(shop: Shop, gateway, redemption: Redemption, *, now: datetime | None) -> Redemption:

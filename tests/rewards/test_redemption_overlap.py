@@ -1,0 +1,56 @@
+"""Overlapping store calls for one redemption (a retry while the first request is still out)."""
+
+import pytest
+
+from loyalty.ledger.selectors import ledger_audit_members
+from loyalty.ledger.services import ledger_credit
+from loyalty.rewards.models import Redemption, RedemptionStatus
+from loyalty.rewards.services import reward_redeem
+from tests.factories import MemberFactory, RewardFactory
+from tests.rewards.conftest import server_error, unanswered
+
+pytestmark = pytest.mark.django_db
+
+
+def member_with(points, **kwargs):
+    member = MemberFactory(**kwargs)
+    ledger_credit(member=member, points=points, idempotency_key="seed", source_type="test")
+    member.refresh_from_db()
+    return member
+
+
+def test_an_answered_failure_does_not_clear_the_doubt_of_a_retry_still_in_flight(gateway):
+    # given a redemption whose first store call (request A) is still out when the shopper's
+    # retry (request B, same key) makes a second call that goes unanswered
+    member = member_with(1200)
+    reward = RewardFactory(shop=member.shop)
+    retry = {}
+
+    def first_call_meanwhile_a_retry_times_out():
+        retry["result"] = reward_redeem(member=member, reward=reward, idempotency_key="tap")
+        return server_error()  # then A's own call is answered: a 500, applied nowhere
+
+    class Overlapping(type(gateway)):
+        def discount_code_create(self, *, shop, spec):
+            self.specs.append(spec)
+            if len(self.specs) == 1:
+                raise first_call_meanwhile_a_retry_times_out()
+            raise unanswered()  # B's call: it may still land at the store
+
+    overlapping = Overlapping()
+    gateway.__class__ = Overlapping
+    gateway.__dict__.update(overlapping.__dict__)
+
+    # when request A finishes after B, with the store still showing no code
+    first = reward_redeem(member=member, reward=reward, idempotency_key="tap")
+
+    # then B's call is still in doubt: the points stay held, nothing is refunded
+    assert retry["result"].redemption.status == RedemptionStatus.PENDING
+    assert first.redemption.status == RedemptionStatus.PENDING
+    redemption = Redemption.objects.get()
+    assert redemption.status == RedemptionStatus.PENDING
+    assert redemption.refund_entry_id is None
+    assert redemption.in_doubt_since is not None
+    member.refresh_from_db()
+    assert member.points_balance == 700
+    assert ledger_audit_members(members=[member]) == []
