@@ -62,7 +62,7 @@ def proxy_redeem(request: HttpRequest) -> JsonResponse:
     reward_id = str(reward_id).strip()
     reward = (
         Reward.objects.filter(shop=request.shop, pk=int(reward_id)).first()
-        if reward_id.isdigit() and len(reward_id) < 19
+        if reward_id.isascii() and reward_id.isdigit() and len(reward_id) < 19
         else None
     )
     member = (
