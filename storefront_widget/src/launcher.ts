@@ -78,7 +78,9 @@ class SetiaLauncher extends HTMLElement {
     const words = { ...LABELS[config.locale], ...config.overrides };
     label.textContent = data.label || words.label;
     button.append(label, count);
-    root.append(style, button);
+    // The button joins the page once the first answer (or failure) is in, at its final size:
+    // a fixed button that grew when the balance arrived would count as a layout shift.
+    root.append(style);
 
     const context: Context = (this.context = {
       root,
@@ -91,6 +93,7 @@ class SetiaLauncher extends HTMLElement {
           const answer = await fetch(config.stateUrl, {
             credentials: "same-origin",
             headers: { Accept: "application/json" },
+            signal: AbortSignal.timeout(8000),
           });
           if (!answer.ok) throw new Error(String(answer.status));
           context.state = (await answer.json()) as State;
@@ -113,6 +116,7 @@ class SetiaLauncher extends HTMLElement {
             n: new Intl.NumberFormat(config.locale).format(points.balance),
           })
         : "";
+      if (!button.isConnected) root.append(button);
       context.onChange?.();
     };
     button.addEventListener("click", () => this.open());

@@ -5,6 +5,7 @@ import type { Context, Redemption, Reward, State } from "./types";
 
 const CSS = `.p{all:initial;box-sizing:border-box;position:fixed;z-index:2147483001;bottom:84px;right:20px;width:min(384px,calc(100vw - 24px));max-height:min(640px,calc(100vh - 104px));overflow:auto;overscroll-behavior:contain;display:flex;flex-direction:column;background:var(--setia-surface,#fff);color:var(--setia-text,#1c1c1c);border-radius:var(--setia-panel-radius,16px);box-shadow:0 12px 40px rgba(0,0,0,.28);font:400 15px/1.45 var(--setia-font,system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","Noto Sans Thai","Noto Sans Arabic",sans-serif);text-align:start;animation:setia-in .18s ease-out}
 .p.left{right:auto;left:20px}
+.p[hidden]{display:none}
 .p *{box-sizing:border-box}
 @keyframes setia-in{from{opacity:0;transform:translateY(12px)}}
 @media (max-width:480px){.p,.p.left{left:8px;right:8px;bottom:76px;width:auto}}
@@ -219,7 +220,7 @@ export function createPanel(context: Context): { open(): void; close(): void } {
               : words.signInFirst,
       );
     }
-    return h("li", null, h("div", null, h("div", null, reward.name), cost), action);
+    return h("li", null, h("div", null, h("div", { dir: "auto" }, reward.name), cost), action);
   }
 
   function memberSections(state: State): Child[] {
@@ -247,7 +248,7 @@ export function createPanel(context: Context): { open(): void; close(): void } {
         h("p", { class: "m" }, say("next", { n: number.format(Number(next.remaining)), name: next.name })),
       ];
     }
-    const perks = tier?.perks?.length ? [h("h3", null, words.perks), h("ul", null, tier.perks.map((perk) => h("li", null, perk)))] : null;
+    const perks = tier?.perks?.length ? [h("h3", null, words.perks), h("ul", null, tier.perks.map((perk) => h("li", { dir: "auto" }, perk)))] : null;
     const issuedBox =
       issued &&
       h(
@@ -304,7 +305,7 @@ export function createPanel(context: Context): { open(): void; close(): void } {
               h(
                 "li",
                 null,
-                h("div", null, h("code", null, item.code), h("div", { class: "m" }, item.reward_name)),
+                h("div", null, h("code", null, item.code), h("div", { class: "m", dir: "auto" }, item.reward_name)),
                 item.status === "issued" && safeUrl(item.apply_url) && h("a", { class: "q", href: safeUrl(item.apply_url) }, words.apply),
               ),
             ),
@@ -336,7 +337,7 @@ export function createPanel(context: Context): { open(): void; close(): void } {
           "ul",
           null,
           state.ways_to_earn.map((way) =>
-            h("li", null, way.name, way.kind !== "order" && way.points > 0 && h("span", { class: "m" }, "+" + points(way.points))),
+            h("li", null, h("span", { dir: "auto" }, way.name), way.kind !== "order" && way.points > 0 && h("span", { class: "m" }, "+" + points(way.points))),
           ),
         ),
       )

@@ -4,7 +4,13 @@
   session token on every load (as App Bridge would supply).
 - `GET|POST /apps/setia/{path}?shop=&customer=` is the storefront's app proxy: it signs the
   request the way Shopify does and forwards it to `{app_url}/shopify/proxy/{path}`. `customer`
-  stands for the logged-in customer (empty for a guest).
+  stands for the logged-in customer (empty for a guest). Without them in the query, the shop and
+  customer of the storefront session cookie are used, as Shopify knows them from its own.
+- `GET /storefront?shop=&customer=&locale=` is a product page of the shop's storefront with the
+  widget embedded as the theme app extension embeds it (its defaults: `/apps/setia/api/...`);
+  it sets the storefront session cookie (`customer` empty or absent: a guest).
+- `GET /cdn/setia/{file}.js` serves the built widget (`{app_url}/static/setia/`) from the
+  storefront's side, as Shopify's CDN serves a theme app extension's assets.
 
 Only active once `StandIn.app_url` is set.
 """
@@ -13,8 +19,12 @@ from __future__ import annotations
 
 import base64
 import html
+import re
+from http.cookies import SimpleCookie
 from typing import TYPE_CHECKING
-from urllib.parse import urlencode
+from urllib.parse import quote, unquote, urlencode
+
+import httpx
 
 from . import senders
 from .signing import SHOP_DOMAIN_RE
@@ -24,22 +34,87 @@ if TYPE_CHECKING:
     from .core import StandIn
 
 PROXY_PREFIX = "/apps/setia/"
+STOREFRONT = "/storefront"
+ASSETS_PREFIX = "/cdn/setia/"
+SESSION_COOKIE = "standin_storefront"  # "{shop} {customer id or nothing}"
+ASSET_RE = re.compile(r"^[A-Za-z0-9_-]+\.js$")
+LOCALES = ("en", "ms", "ar", "th")
 
 
 def handles(req: Request) -> bool:
-    return req.path.startswith(("/admin/apps/", PROXY_PREFIX))
+    return req.path.startswith(("/admin/apps/", PROXY_PREFIX, ASSETS_PREFIX)) or (
+        req.path == STOREFRONT
+    )
 
 
 def handle(standin: StandIn, req: Request) -> Response:
     app_url = getattr(standin, "app_url", None)
     if not app_url:
         return Response.text(404, "demo pages need StandIn.app_url")
-    shop = (req.arg("shop") or "").lower()
+    if req.path.startswith(ASSETS_PREFIX):
+        return _asset(app_url, req.path[len(ASSETS_PREFIX) :])
+    session_shop, session_customer = _session(req)
+    shop = (req.arg("shop") or session_shop or "").lower()
     if not SHOP_DOMAIN_RE.match(shop) or shop not in standin.store.shops:
         return Response.text(404, f"unknown shop {shop!r}: pass ?shop=<a shop of this stand-in>")
     if req.path.startswith("/admin/apps/"):
         return _admin_frame(standin, app_url, shop)
-    return _app_proxy(standin, app_url, shop, req)
+    if req.path == STOREFRONT:
+        return _storefront(shop, req)
+    customer = req.arg("customer") if "customer" in req.query_lists else session_customer
+    return _app_proxy(standin, app_url, shop, customer, req)
+
+
+def _session(req: Request) -> tuple[str | None, str | None]:
+    cookie = SimpleCookie()
+    try:
+        cookie.load(req.header("cookie") or "")
+    except Exception:  # a malformed cookie header is no session
+        return None, None
+    if SESSION_COOKIE not in cookie:
+        return None, None
+    shop, _, customer = unquote(cookie[SESSION_COOKIE].value).partition(" ")
+    return shop, customer or None
+
+
+def _asset(app_url: str, name: str) -> Response:
+    if not ASSET_RE.match(name):
+        return Response.text(404, "no such asset")
+    fetched = httpx.get(f"{app_url.rstrip('/')}/static/setia/{name}", timeout=10)
+    if fetched.status_code != 200:
+        return Response.text(404, "no such asset: is the widget built? (make widget)")
+    return Response(
+        200,
+        fetched.content,
+        {"Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "no-cache"},
+    )
+
+
+def _storefront(shop: str, req: Request) -> Response:
+    customer = req.arg("customer") or ""
+    locale = req.arg("locale") if req.arg("locale") in LOCALES else "en"
+    who = f"customer {html.escape(customer)}" if customer else "a guest"
+    page = f"""<!doctype html>
+<html lang="{locale}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width,initial-scale=1"><link rel="icon" href="data:,">
+<title>Batik sarong &middot; {html.escape(shop)}</title>
+<style>body{{margin:0;font-family:Georgia,serif;color:#222;background:#faf7f2}}
+header{{padding:1rem 2rem;border-bottom:1px solid #ddd}}main{{max-width:48rem;margin:2rem auto;
+padding:0 1rem}}.price{{font-size:1.4rem}}button.cart{{padding:.8rem 2rem}}</style></head>
+<body><header>{html.escape(shop)} &middot; local stand-in storefront &middot; signed in as {who}
+</header><main><h1>Batik sarong</h1><p class="price">RM 120.00</p>
+<p>Hand-drawn batik from Terengganu, 2 metres of cotton.</p>
+<button class="cart" type="button">Add to cart</button></main>
+<setia-launcher data-locale="{locale}"></setia-launcher>
+<script src="{ASSETS_PREFIX}setia-launcher.js" type="module" defer></script>
+</body></html>"""
+    session = quote(f"{shop} {customer}")
+    return Response.text(
+        200,
+        page,
+        content_type="text/html",
+        headers={"Set-Cookie": f"{SESSION_COOKIE}={session}; Path=/; SameSite=Lax"},
+    )
 
 
 def _admin_frame(standin: StandIn, app_url: str, shop: str) -> Response:
@@ -60,7 +135,9 @@ iframe{{border:0;width:100%;height:calc(100vh - 2.4rem);background:#fff}}</style
     return Response.text(200, page, content_type="text/html")
 
 
-def _app_proxy(standin: StandIn, app_url: str, shop: str, req: Request) -> Response:
+def _app_proxy(
+    standin: StandIn, app_url: str, shop: str, customer: str | None, req: Request
+) -> Response:
     path = "/" + req.path[len(PROXY_PREFIX) :]
     extra = {k: v for k, v in req.query_lists.items() if k not in ("shop", "customer")}
     forwarded = senders.proxy_request(
@@ -68,7 +145,7 @@ def _app_proxy(standin: StandIn, app_url: str, shop: str, req: Request) -> Respo
         app_url,
         path,
         shop,
-        customer_id=req.arg("customer") or None,
+        customer_id=customer or None,
         method=req.method,
         json=req.json() if req.method == "POST" else None,
         extra_params=extra,

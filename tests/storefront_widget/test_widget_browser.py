@@ -1,0 +1,272 @@
+"""The widget in a real headless Chromium, on the stand-in's storefront page (`/storefront`),
+embedded as the theme app extension embeds it: the script from the storefront's side, the `state`
+and `redeem` calls through the stand-in's app proxy, signed as Shopify signs them, to the app on
+`live_server`; redemptions create their discount codes at the stand-in. Screenshots go to
+test-artifacts/storefront_widget/."""
+
+import re
+
+import pytest
+from django.test import override_settings
+
+from loyalty.ledger.services import ledger_credit
+from loyalty.rewards.models import Redemption
+from loyalty.tiers.services import tier_evaluate
+from tests.factories import MemberFactory, RewardFactory, TierFactory
+from tests.platforms.shopify.helpers import SHOP
+from tests.platforms.shopify.test_admin_browser import browser  # noqa: F401 (fixture)
+from tests.storefront_widget.bundle import ROOT, built_widget
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning"),
+]
+
+CUSTOMER = "8100000001"
+ARTIFACTS = ROOT / "test-artifacts" / "storefront_widget"
+LAUNCHER = "setia-launcher button.b"
+DIALOG = "setia-launcher [role=dialog]"
+
+# What a theme might do to everything on its pages.
+HOSTILE_THEME = """
+* { all: unset !important; }
+html, body, button, div, span { font-size: 64px !important; line-height: 4 !important;
+  font-family: "Comic Sans MS", cursive !important; color: red !important;
+  background: yellow !important; padding: 30px !important; position: static !important; }
+"""
+WATCHED = [
+    "position",
+    "right",
+    "bottom",
+    "width",
+    "height",
+    "font-size",
+    "font-family",
+    "font-weight",
+    "line-height",
+    "color",
+    "background-color",
+    "padding-top",
+    "padding-left",
+    "border-top-left-radius",
+    "z-index",
+    "display",
+]
+
+
+@pytest.fixture
+def storefront(live_server, shopify_standin, shopify_shop):
+    built_widget()
+    shopify_standin.app_url = live_server.url
+    with override_settings(STOREFRONT_CACHE_SECONDS=0):
+        yield shopify_standin
+
+
+@pytest.fixture
+def member(shopify_standin, shopify_shop):
+    shopify_standin.add_customer(SHOP, int(CUSTOMER), email="aisyah@example.com")
+    TierFactory(shop=shopify_shop, name="Silver", threshold=1000, perks=["Free shipping"])
+    TierFactory(shop=shopify_shop, name="Gold", threshold=2000, perks=["Early access"])
+    member = MemberFactory(shop=shopify_shop, platform_customer_id=CUSTOMER)
+    ledger_credit(member=member, points=1250, idempotency_key="seed", source_type="action")
+    tier_evaluate(member=member)
+    return member
+
+
+@pytest.fixture
+def rewards(shopify_shop):
+    # Installing gave the shop the default reward too (5 off your order, 500 points).
+    return (
+        RewardFactory(shop=shopify_shop, name="RM10 off", points_cost=800, value=10),
+        RewardFactory(shop=shopify_shop, name="RM50 off", points_cost=5000, value=50),
+    )
+
+
+@pytest.fixture
+def visit(browser, storefront):  # noqa: F811
+    pages = []
+
+    def open_page(*, customer=CUSTOMER, locale="en", setup=None, reduced_motion="no-preference"):
+        context = browser.new_context(
+            viewport={"width": 1280, "height": 800}, reduced_motion=reduced_motion
+        )
+        page = context.new_page()
+        page.errors = []
+        page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
+        page.on("pageerror", lambda error: page.errors.append(str(error)))
+        if setup:
+            setup(page)
+        page.goto(f"{storefront.origin}/storefront?shop={SHOP}&customer={customer}&locale={locale}")
+        pages.append(context)
+        return page
+
+    yield open_page
+    for context in pages:
+        context.close()
+
+
+def shot(page, name):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def focus_in_dialog(page) -> bool:
+    return page.evaluate(
+        """() => { const root = document.querySelector('setia-launcher').shadowRoot;
+        const dialog = root.querySelector('[role=dialog]');
+        return !!root.activeElement && dialog.contains(root.activeElement); }"""
+    )
+
+
+def layout_shift(page) -> float:
+    return page.evaluate(
+        """() => new Promise((resolve) => { let total = 0;
+        new PerformanceObserver((list) => { for (const e of list.getEntries()) total += e.value; })
+          .observe({ type: 'layout-shift', buffered: true });
+        setTimeout(() => resolve(total), 300); })"""
+    )
+
+
+def computed(page, selector):
+    return page.locator(selector).evaluate(
+        "(element, names) => { const style = getComputedStyle(element);"
+        " const box = element.getBoundingClientRect();"
+        " return { box: [box.x, box.y, box.width, box.height],"
+        " ...Object.fromEntries(names.map((n) => [n, style.getPropertyValue(n)])) }; }",
+        WATCHED,
+    )
+
+
+def test_the_launcher_shows_the_balance_and_the_panel_works_from_the_keyboard(
+    visit, member, rewards
+):
+    page = visit()
+
+    launcher = page.locator(LAUNCHER)
+    launcher.filter(has_text="1,250 points").wait_for()
+    assert layout_shift(page) == 0
+    shot(page, "launcher-member")
+
+    for _ in range(6):  # the product page's button first, then the launcher
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.localName") == "setia-launcher":
+            break
+    page.keyboard.press("Enter")
+    dialog = page.locator(DIALOG)
+    dialog.wait_for(state="visible")
+
+    assert launcher.get_attribute("aria-expanded") == "true"
+    assert dialog.get_attribute("aria-modal") == "true"
+    assert focus_in_dialog(page)
+    for _ in range(12):  # Tab and Shift+Tab stay inside the open panel
+        page.keyboard.press("Tab")
+        assert focus_in_dialog(page)
+    page.keyboard.press("Shift+Tab")
+    assert focus_in_dialog(page)
+    assert page.locator("setia-launcher [data-balance]").inner_text() == "1,250"
+    text = dialog.inner_text()
+    assert "Your tier: Silver" in text
+    assert "750 more to reach Gold" in text
+    assert "Free shipping" in text
+    assert "3,750 more points needed" in text
+    assert page.locator("setia-launcher [role=progressbar]").get_attribute("aria-valuenow") == "63"
+    for target in page.locator("setia-launcher [role=dialog] button").all():
+        box = target.bounding_box()
+        assert box["height"] >= 44 and box["width"] >= 44
+    shot(page, "panel-member")
+
+    page.keyboard.press("Escape")
+    dialog.wait_for(state="hidden")
+    assert page.evaluate("document.activeElement.localName") == "setia-launcher"
+    assert launcher.get_attribute("aria-expanded") == "false"
+    assert page.errors == []
+
+
+def test_a_redemption_shows_the_code_and_the_balance_drops(visit, storefront, member, rewards):
+    page = visit()
+    page.locator(LAUNCHER).filter(has_text="1,250 points").click()
+
+    page.get_by_role("button", name="Redeem: RM10 off").click()
+    page.locator(DIALOG).get_by_text("Spend 800 points on RM10 off?").wait_for()
+    shot(page, "redeem-confirm")
+    page.locator("setia-launcher [data-confirm]").click()
+    code = page.locator("setia-launcher [data-code]")
+    code.wait_for()
+
+    redemption = Redemption.objects.get(member=member)
+    assert code.inner_text() == redemption.code
+    assert storefront.shop(SHOP).discount_by_code(redemption.code) is not None
+    assert page.locator("setia-launcher [data-new-balance]").inner_text() == (
+        "New balance: 450 points"
+    )
+    page.locator(LAUNCHER).filter(has_text="450 points").wait_for()
+    page.locator("setia-launcher [data-balance]").filter(has_text=re.compile("^450$")).wait_for()
+    apply = page.locator("setia-launcher .ok a")
+    assert apply.get_attribute("href") == f"https://{SHOP}/discount/{redemption.code}"
+    member.refresh_from_db()
+    assert member.points_balance == 450
+    shot(page, "redeem-code")
+    assert page.errors == []
+
+
+def test_the_arabic_panel_is_laid_out_right_to_left(visit, member, rewards):
+    page = visit(locale="ar")
+    page.locator(LAUNCHER).click()
+    dialog = page.locator(DIALOG)
+    dialog.wait_for(state="visible")
+
+    assert dialog.get_attribute("dir") == "rtl"
+    assert dialog.get_attribute("lang") == "ar"
+    assert dialog.evaluate("(d) => getComputedStyle(d).direction") == "rtl"
+    title = page.locator("setia-launcher h2").bounding_box()
+    close = page.locator("setia-launcher [data-close]").bounding_box()
+    assert close["x"] < title["x"]  # mirrored: the close button on the left
+    assert "نقاطك" in dialog.inner_text()
+    shot(page, "panel-arabic")
+    assert page.errors == []
+
+
+def test_a_guest_sees_the_sign_in_call(visit, member, rewards):
+    page = visit(customer="")
+    launcher = page.locator(LAUNCHER)
+    launcher.wait_for()
+    assert launcher.inner_text() == "Rewards"
+
+    launcher.click()
+    guest = page.locator("setia-launcher [data-guest]")
+    guest.wait_for()
+
+    assert guest.get_by_role("link", name="Sign in").get_attribute("href") == "/account/login"
+    assert guest.get_by_role("link", name="Create account").get_attribute("href") == (
+        "/account/register"
+    )
+    assert page.locator("setia-launcher [data-redeem]").count() == 0
+    shot(page, "panel-guest")
+    assert page.errors == []
+
+
+def test_a_hostile_theme_stylesheet_does_not_change_the_widget(visit, member, rewards):
+    page = visit(reduced_motion="reduce")
+    page.locator(LAUNCHER).filter(has_text="1,250 points").click()
+    page.locator(DIALOG).wait_for(state="visible")
+    assert page.locator(DIALOG).evaluate("(d) => d.getAnimations().length") == 0
+    before = {s: computed(page, s) for s in (LAUNCHER, DIALOG, "setia-launcher h2")}
+
+    page.add_style_tag(content=HOSTILE_THEME)
+
+    after = {s: computed(page, s) for s in (LAUNCHER, DIALOG, "setia-launcher h2")}
+    assert after == before
+    shot(page, "hostile-theme")
+    assert page.errors == []
+
+
+def test_an_unreachable_api_shows_the_launcher_without_numbers(visit, member, rewards):
+    page = visit(setup=lambda p: p.route("**/apps/setia/api/state", lambda r: r.abort()))
+    launcher = page.locator(LAUNCHER)
+    launcher.wait_for()
+    page.wait_for_load_state("networkidle")
+
+    assert launcher.inner_text() == "Rewards"
+    assert page.locator(DIALOG).count() == 0  # no error dialog of its own accord
+    assert [e for e in page.errors if "Failed to load resource" not in e] == []
+    shot(page, "launcher-unreachable")
