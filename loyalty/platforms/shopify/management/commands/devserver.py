@@ -67,6 +67,8 @@ class Command(BaseCommand):
             f"    merchant admin:    {origin}/admin/apps/{settings.SHOPIFY_API_KEY}?shop={shop}\n"
             f"    storefront state:  {state}&customer={DEMO_CUSTOMER}\n"
             f"    (as a guest):      {state}\n"
+            f"    storefront widget: {origin}/storefront?shop={shop}&customer={DEMO_CUSTOMER}\n"
+            f"    (as a guest):      {origin}/storefront?shop={shop}&locale=en  (ms, ar, th)\n"
             f"    Shopify stand-in:  {origin}  (control API under /_standin/)\n"
             f"    Django admin:      {app_url}/django-admin/\n"
         )
