@@ -473,17 +473,24 @@ def redemption_mark_used(
     wanted = {c.strip().upper() for c in discount_codes if c and c.strip()}
     if not wanted:
         return 0
-    return Redemption.objects.filter(
+    redemptions = Redemption.objects.filter(
         shop=shop,
         code__in=wanted,
         status__in=(RedemptionStatus.ISSUED, RedemptionStatus.PENDING),
-    ).update(
-        status=RedemptionStatus.USED,
-        order_id=str(order_id),
-        used_at=timezone.now(),
-        in_doubt_since=None,
-        updated_at=timezone.now(),
     )
+    with transaction.atomic():
+        # Members' rows first, then the redemptions': the order settling and expiring take
+        # them in (an order's delivery then takes the member's row again, to earn).
+        member_ids = sorted(set(redemptions.values_list("member_id", flat=True)))
+        for member_id in member_ids:
+            _lock_member(member_id)
+        return redemptions.update(
+            status=RedemptionStatus.USED,
+            order_id=str(order_id),
+            used_at=timezone.now(),
+            in_doubt_since=None,
+            updated_at=timezone.now(),
+        )
 
 
 def redemption_expire(*, redemption: Redemption, now: datetime | None = None) -> Redemption:
