@@ -270,3 +270,28 @@ def test_an_unreachable_api_shows_the_launcher_without_numbers(visit, member, re
     assert page.locator(DIALOG).count() == 0  # no error dialog of its own accord
     assert [e for e in page.errors if "Failed to load resource" not in e] == []
     shot(page, "launcher-unreachable")
+
+
+def test_the_language_comes_from_data_locale_or_the_page_and_strings_are_overridable(
+    visit, member, rewards
+):
+    page = visit(locale="th")
+    page.locator(LAUNCHER).filter(has_text="1,250 คะแนน").wait_for()
+
+    page.evaluate(
+        """() => { for (const [id, attrs] of [
+            ['ms', { locale: 'ms' }],
+            ['page-lang', { strings: JSON.stringify({ label: 'Mata Batik', signIn: 'Masuk' }) }],
+          ]) { const element = document.createElement('setia-launcher');
+            element.id = id; Object.assign(element.dataset, attrs);
+            document.body.append(element); } }"""
+    )
+
+    page.locator("#ms button.b").filter(has_text="1,250 mata").wait_for()
+    assert page.locator("#ms button.b").inner_text().startswith("Ganjaran")
+    page.locator("#page-lang button.b").filter(has_text="1,250 คะแนน").wait_for()
+    assert page.locator("#page-lang button.b").inner_text().startswith("Mata Batik")
+    page.locator("#ms button.b").focus()  # the three launchers overlap: the keyboard opens it
+    page.keyboard.press("Enter")
+    assert "Mata anda" in page.locator("#ms [role=dialog]").inner_text()
+    assert page.errors == []
