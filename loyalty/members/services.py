@@ -76,5 +76,19 @@ def member_redact(*, shop: Shop, platform_customer_id: str) -> Member | None:
     member.email = member.first_name = member.last_name = ""
     member.birthday_day = member.birthday_month = member.birthday_year = None
     member.status = MemberStatus.REDACTED
-    member.save()
+    # Only what redaction changes: the counters of this copy may be stale by now (the ledger
+    # writes them under the member's lock), and a full save would put the old values back.
+    member.save(
+        update_fields=[
+            "platform_customer_id",
+            "email",
+            "first_name",
+            "last_name",
+            "birthday_day",
+            "birthday_month",
+            "birthday_year",
+            "status",
+            "updated_at",
+        ]
+    )
     return member
