@@ -295,3 +295,32 @@ def test_the_language_comes_from_data_locale_or_the_page_and_strings_are_overrid
     page.keyboard.press("Enter")
     assert "Mata anda" in page.locator("#ms [role=dialog]").inner_text()
     assert page.errors == []
+
+
+def test_a_failed_redemption_is_retried_with_the_same_idempotency_key(
+    visit, storefront, member, rewards
+):
+    sent = []
+
+    def first_fails(route):
+        sent.append(route.request.post_data_json)
+        route.abort() if len(sent) == 1 else route.continue_()
+
+    page = visit(setup=lambda p: p.route("**/apps/setia/api/redeem", first_fails))
+    page.locator(LAUNCHER).filter(has_text="1,250 points").click()
+    page.get_by_role("button", name="Redeem: RM10 off").click()
+    page.locator("setia-launcher [data-confirm]").click()
+    alert = page.locator("setia-launcher [role=dialog] [role=alert]")
+    alert.wait_for()
+    assert alert.inner_text() == "Your reward could not be redeemed. Please try again."
+    assert Redemption.objects.count() == 0
+
+    page.locator("setia-launcher [data-confirm]").filter(has_text="Try again").click()
+    page.locator("setia-launcher [data-code]").wait_for()
+
+    assert len(sent) == 2
+    assert sent[0] == sent[1]
+    assert str(sent[0]["reward_id"]) == str(rewards[0].pk)
+    assert re.fullmatch("[0-9a-f]{32}", sent[0]["idempotency_key"])
+    assert Redemption.objects.get().idempotency_key == sent[0]["idempotency_key"]
+    assert [e for e in page.errors if "Failed to load resource" not in e] == []
