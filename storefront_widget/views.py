@@ -98,7 +98,7 @@ def proxy_redeem(request: HttpRequest) -> JsonResponse:
 def _json_body(request: HttpRequest) -> dict | None:
     try:
         body = json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
         return None
     return body if isinstance(body, dict) else None
 
