@@ -193,8 +193,8 @@ def reward_redeem(
     redemption comes back `failed` (points returned) or `pending` (points held, being settled).
     """
     now = now or timezone.now()
-    if not idempotency_key or len(idempotency_key) > 255 or "\x00" in idempotency_key:
-        raise InvalidKey("idempotency_key must be 1 to 255 characters, none of them NUL.")
+    if not idempotency_key or len(idempotency_key) > 255 or not _storable(idempotency_key):
+        raise InvalidKey("idempotency_key must be 1 to 255 characters of text (no NUL).")
     if reward.shop_id != member.shop_id:
         raise RewardUnavailable("This reward is not available.")
     redemption, created = _reserve(
@@ -203,6 +203,15 @@ def reward_redeem(
     if redemption.status == RedemptionStatus.PENDING:
         redemption = redemption_settle(redemption=redemption, create=True)
     return RedeemResult(redemption, created)
+
+
+def _storable(text: str) -> bool:
+    """Text every database takes: encodable as UTF-8 (no lone surrogates), and no NUL."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
 
 
 def _reserve(

@@ -112,3 +112,17 @@ def test_a_body_nested_too_deep_to_parse_is_400(client, gateway, proxy_member, s
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "bad_request"
     assert Redemption.objects.count() == 0
+
+
+def test_an_idempotency_key_with_a_lone_surrogate_is_400(client, gateway, proxy_member, shop):
+    reward = RewardFactory(shop=shop)
+
+    response = client.post(
+        "/shopify/proxy/api/redeem?" + urlencode(proxy_query(customer_id=CUSTOMER)),
+        data=b'{"reward_id": %d, "idempotency_key": "tap\\ud800"}' % reward.pk,
+        content_type="application/json",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_idempotency_key"
+    assert Redemption.objects.count() == 0
