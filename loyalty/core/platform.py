@@ -91,8 +91,10 @@ class StoreGateway(Protocol):
         """Create the code. A code that already exists *for this spec* (a retry after an
         unknown outcome) is returned as issued, not an error."""
 
-    def discount_code_find(self, *, shop: Shop, code: str) -> IssuedCode | None:
-        """The code if the platform has it."""
+    def discount_code_find(
+        self, *, shop: Shop, code: str, platform_customer_id: str = ""
+    ) -> IssuedCode | None:
+        """The code if the platform has it (bound to that customer, when one is named)."""
 
     def discount_code_delete(self, *, shop: Shop, platform_discount_id: str) -> None:
         """Remove a code so it can never be used (idempotent: a missing code is fine)."""

@@ -361,7 +361,11 @@ def redemption_settle(
             error = unexpected
             _attempt_ended(attempt, error, in_doubt_before=in_doubt_before)
             if not error.transient:
-                return _refund(attempt, error=f"{error.code}: {error}", now=now)
+                # Answered, so it cannot land later; but a refusal of a request that was in fact
+                # applied (a GraphQL internal error, say) must not leave code and points both:
+                # look the code up before returning the points.
+                logger.warning("redemption %s: store refused: %s", attempt.pk, error)
+                return _find_out(shop, gateway, Redemption.objects.get(pk=attempt.pk), now=now)
             logger.warning("redemption %s: store call failed: %s", attempt.pk, error)
         else:
             return _mark_issued(attempt, issued)
@@ -422,7 +426,11 @@ def _find_out(shop: Shop, gateway, redemption: Redemption, *, now: datetime | No
     if redemption.status != RedemptionStatus.PENDING:
         return redemption
     try:
-        found = gateway.discount_code_find(shop=shop, code=redemption.code)
+        found = gateway.discount_code_find(
+            shop=shop,
+            code=redemption.code,
+            platform_customer_id=redemption.member.platform_customer_id,
+        )
     except PlatformError as error:
         logger.warning("redemption %s: could not look the code up: %s", redemption.pk, error)
         return redemption

@@ -26,6 +26,7 @@ class ScriptedGateway:
     create_script: list = field(default_factory=list)
     find_errors: list = field(default_factory=list)
     codes: dict[str, IssuedCode] = field(default_factory=dict)
+    customers: dict[str, str] = field(default_factory=dict)  # code -> the customer it is bound to
     specs: list[DiscountCodeSpec] = field(default_factory=list)
     finds: list[str] = field(default_factory=list)
     lands: bool = False
@@ -38,14 +39,19 @@ class ScriptedGateway:
                 spec.code,
                 IssuedCode(spec.code, f"gid://shopify/DiscountCodeNode/{len(self.specs)}"),
             )
+            self.customers.setdefault(spec.code, spec.platform_customer_id)
         if step is not None:
             raise step
         return issued
 
-    def discount_code_find(self, *, shop, code):
+    def discount_code_find(self, *, shop, code, platform_customer_id=""):
         self.finds.append(code)
         if self.find_errors:
             raise self.find_errors.pop(0)
+        if platform_customer_id and self.customers.get(code, platform_customer_id) != (
+            platform_customer_id
+        ):
+            return None  # as the real gateway: a code of that name, but another customer's
         return self.codes.get(code)
 
     def discount_code_delete(self, *, shop, platform_discount_id):

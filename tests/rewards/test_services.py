@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.test import override_settings
 
-from loyalty.core.platform import DiscountKind
+from loyalty.core.platform import DiscountKind, IssuedCode, PlatformError
 from loyalty.ledger.models import EntryKind, LedgerEntry
 from loyalty.ledger.selectors import ledger_audit_members
 from loyalty.ledger.services import InsufficientPoints, ledger_credit
@@ -265,6 +265,38 @@ def test_a_definite_refusal_returns_the_points(gateway):
     assert balance(member) == 1200
     assert gateway.codes == {}
     assert ledger_audit_members(members=[member]) == []
+
+
+def test_a_refusal_of_a_call_the_store_applied_anyway_issues_the_code(gateway):
+    # A GraphQL internal error is an answer, not a promise that nothing happened.
+    member = member_with(1200)
+    reward = RewardFactory(shop=member.shop)
+    gateway.create_script = [PlatformError("graphql_errors", "Internal error")]
+    gateway.lands = True
+
+    redemption = reward_redeem(member=member, reward=reward, idempotency_key="k1").redemption
+
+    assert redemption.status == RedemptionStatus.ISSUED
+    assert gateway.finds == [redemption.code]
+    assert balance(member) == 700
+
+
+def test_a_code_of_that_name_bound_to_another_customer_is_not_ours(gateway):
+    member = member_with(1200)
+    reward = RewardFactory(shop=member.shop)
+
+    def another_customers_code(*, shop, spec):  # a code of that name exists at the store...
+        gateway.specs.append(spec)
+        gateway.codes[spec.code] = IssuedCode(spec.code, "gid://shopify/DiscountCodeNode/99")
+        gateway.customers[spec.code] = "someone-else"  # ...but bound to someone else
+        raise refused()
+
+    gateway.discount_code_create = another_customers_code
+
+    redemption = reward_redeem(member=member, reward=reward, idempotency_key="k1").redemption
+
+    assert redemption.status == RedemptionStatus.FAILED
+    assert balance(member) == 1200
 
 
 def test_a_server_error_then_no_code_at_the_store_returns_the_points(gateway):

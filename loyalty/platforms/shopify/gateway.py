@@ -143,9 +143,15 @@ class ShopifyGateway:
             raise AdminApiError("code_taken", f"The code {spec.code} belongs to another discount")
         raise AdminApiError("user_errors", _messages(errors))
 
-    def discount_code_find(self, *, shop: Shop, code: str) -> IssuedCode | None:
+    def discount_code_find(
+        self, *, shop: Shop, code: str, platform_customer_id: str = ""
+    ) -> IssuedCode | None:
         node = self._node_by_code(shop, code)
-        return IssuedCode(code=code, platform_discount_id=node["id"]) if node else None
+        if not node:
+            return None
+        if platform_customer_id and customer_gid(platform_customer_id) not in _customers_of(node):
+            return None  # a code of that name exists, but it is not this customer's
+        return IssuedCode(code=code, platform_discount_id=node["id"])
 
     def discount_code_delete(self, *, shop: Shop, platform_discount_id: str) -> None:
         data = _discount_call(shop, DISCOUNT_DELETE, {"id": platform_discount_id})
