@@ -7,6 +7,7 @@ test-artifacts/storefront_widget/."""
 import re
 
 import pytest
+from django.db import connections
 from django.test import override_settings
 
 from loyalty.ledger.services import ledger_credit
@@ -83,7 +84,7 @@ def rewards(shopify_shop):
 
 
 @pytest.fixture
-def visit(browser, storefront):  # noqa: F811
+def visit(storefront, browser):  # noqa: F811
     pages = []
 
     def open_page(*, customer=CUSTOMER, locale="en", setup=None, reduced_motion="no-preference"):
@@ -103,6 +104,9 @@ def visit(browser, storefront):  # noqa: F811
     yield open_page
     for context in pages:
         context.close()
+    # With Playwright's sync API running, the ORM gets a connection of its own (another
+    # context for asgiref's Local); close it, or PostgreSQL cannot drop the test database.
+    connections.close_all()
 
 
 def shot(page, name):
@@ -138,7 +142,7 @@ def computed(page, selector):
 
 
 def test_the_launcher_shows_the_balance_and_the_panel_works_from_the_keyboard(
-    visit, member, rewards
+    member, rewards, visit
 ):
     page = visit()
 
@@ -182,7 +186,7 @@ def test_the_launcher_shows_the_balance_and_the_panel_works_from_the_keyboard(
     assert page.errors == []
 
 
-def test_a_redemption_shows_the_code_and_the_balance_drops(visit, storefront, member, rewards):
+def test_a_redemption_shows_the_code_and_the_balance_drops(member, rewards, storefront, visit):
     page = visit()
     page.locator(LAUNCHER).filter(has_text="1,250 points").click()
 
@@ -209,7 +213,7 @@ def test_a_redemption_shows_the_code_and_the_balance_drops(visit, storefront, me
     assert page.errors == []
 
 
-def test_the_arabic_panel_is_laid_out_right_to_left(visit, member, rewards):
+def test_the_arabic_panel_is_laid_out_right_to_left(member, rewards, visit):
     page = visit(locale="ar")
     page.locator(LAUNCHER).click()
     dialog = page.locator(DIALOG)
@@ -226,7 +230,7 @@ def test_the_arabic_panel_is_laid_out_right_to_left(visit, member, rewards):
     assert page.errors == []
 
 
-def test_a_guest_sees_the_sign_in_call(visit, member, rewards):
+def test_a_guest_sees_the_sign_in_call(member, rewards, visit):
     page = visit(customer="")
     launcher = page.locator(LAUNCHER)
     launcher.wait_for()
@@ -245,7 +249,7 @@ def test_a_guest_sees_the_sign_in_call(visit, member, rewards):
     assert page.errors == []
 
 
-def test_a_hostile_theme_stylesheet_does_not_change_the_widget(visit, member, rewards):
+def test_a_hostile_theme_stylesheet_does_not_change_the_widget(member, rewards, visit):
     page = visit(reduced_motion="reduce")
     page.locator(LAUNCHER).filter(has_text="1,250 points").click()
     page.locator(DIALOG).wait_for(state="visible")
@@ -260,7 +264,7 @@ def test_a_hostile_theme_stylesheet_does_not_change_the_widget(visit, member, re
     assert page.errors == []
 
 
-def test_an_unreachable_api_shows_the_launcher_without_numbers(visit, member, rewards):
+def test_an_unreachable_api_shows_the_launcher_without_numbers(member, rewards, visit):
     page = visit(setup=lambda p: p.route("**/apps/setia/api/state", lambda r: r.abort()))
     launcher = page.locator(LAUNCHER)
     launcher.wait_for()
@@ -273,7 +277,7 @@ def test_an_unreachable_api_shows_the_launcher_without_numbers(visit, member, re
 
 
 def test_the_language_comes_from_data_locale_or_the_page_and_strings_are_overridable(
-    visit, member, rewards
+    member, rewards, visit
 ):
     page = visit(locale="th")
     page.locator(LAUNCHER).filter(has_text="1,250 คะแนน").wait_for()
@@ -298,7 +302,7 @@ def test_the_language_comes_from_data_locale_or_the_page_and_strings_are_overrid
 
 
 def test_a_failed_redemption_is_retried_with_the_same_idempotency_key(
-    visit, storefront, member, rewards
+    member, rewards, storefront, visit
 ):
     sent = []
 
