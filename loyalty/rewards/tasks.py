@@ -41,11 +41,14 @@ def expire_unused_codes() -> int:
     ids = selectors.redemptions_due_to_expire(now=now, limit=BATCH)
     expired = 0
     for redemption in Redemption.objects.filter(pk__in=ids).order_by("pk"):
-        if services.redemption_expire(redemption=redemption, now=now).status == (
-            RedemptionStatus.EXPIRED
-        ):
+        try:
+            done = services.redemption_expire(redemption=redemption, now=now)
+        except Exception:  # one broken redemption must not hold back the others
+            logger.exception("redemption %s could not be expired now", redemption.pk)
+            continue
+        if done.status == RedemptionStatus.EXPIRED:
             expired += 1
-    if len(ids) == BATCH:
+    if len(ids) == BATCH and expired:  # more may be due; never loop on failing ones alone
         expire_unused_codes.delay()
     logger.info("expired %d unused reward codes", expired)
     return expired

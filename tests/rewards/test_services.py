@@ -432,6 +432,28 @@ def test_an_expired_unused_code_returns_its_points_when_the_program_says_so(
     assert ledger_audit_members(members=[member]) == []
 
 
+def test_one_redemption_that_cannot_expire_does_not_hold_back_the_others(gateway, monkeypatch):
+    member = member_with(1200)
+    reward = RewardFactory(shop=member.shop, code_expiry_days=7)
+    broken = reward_redeem(member=member, reward=reward, idempotency_key="k1").redemption
+    fine = reward_redeem(member=member, reward=reward, idempotency_key="k2").redemption
+    Redemption.objects.update(expires_at=NOW - timedelta(days=2))
+    real_expire = services.redemption_expire
+
+    def expire(*, redemption, now=None):
+        if redemption.pk == broken.pk:
+            raise RuntimeError("points already returned by hand")
+        return real_expire(redemption=redemption, now=now)
+
+    monkeypatch.setattr(services, "redemption_expire", expire)
+
+    assert expire_unused_codes() == 1
+
+    broken.refresh_from_db()
+    fine.refresh_from_db()
+    assert (broken.status, fine.status) == (RedemptionStatus.ISSUED, RedemptionStatus.EXPIRED)
+
+
 def test_install_creates_the_default_reward_once_and_reinstall_restores_it():
     tokens = Tokens(access_token="shpat_x", scopes="write_discounts")
     shop, _ = shop_install(domain="batik.myshopify.com", tokens=tokens)
