@@ -24,7 +24,7 @@ from loyalty.expiry.services import credit_expires_at
 from loyalty.ledger.models import EntryKind, LedgerEntry
 from loyalty.ledger.services import ledger_credit, ledger_repay_debt, ledger_reverse
 from loyalty.members.models import Member, MemberStatus
-from loyalty.members.services import member_get_or_create, redacted_customer_id
+from loyalty.members.services import member_get_or_create, member_lock, redacted_customer_id
 from loyalty.shops.models import EarnTrigger, Program, Shop, ShortfallPolicy
 from loyalty.tiers.models import Tier
 
@@ -283,6 +283,9 @@ def _member_for(
 def _take_snapshot(shop: Shop, program: Program, record: OrderRecord) -> dict:
     paid_before = 0
     if record.member_id:
+        # Two orders of one member at the same moment must not both be its first (or its
+        # Nth): the member's lock (which crediting takes next anyway) orders their counts.
+        member_lock(member_id=record.member_id)
         paid_before = (
             OrderRecord.objects.filter(member_id=record.member_id, snapshot__isnull=False)
             .exclude(pk=record.pk)

@@ -34,6 +34,11 @@ def member_get_or_create(
         return Member.objects.get(shop=shop, platform_customer_id=str(platform_customer_id)), False
 
 
+def member_lock(*, member_id: int) -> Member:
+    """Lock the member's row until the transaction ends (ordered by pk, as every member lock)."""
+    return Member.objects.select_for_update(of=("self",)).order_by("pk").get(pk=member_id)
+
+
 def member_sync_customer(*, shop: Shop, customer: CustomerData) -> Member | None:
     """Keep an enrolled member's contact details in step with the store. Enrolment itself is
     the earning rules' decision; a redacted member is never brought back."""
