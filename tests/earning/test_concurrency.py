@@ -49,7 +49,7 @@ def test_simultaneous_first_orders_of_one_member_give_one_first_order_bonus():
         try:
             start.wait()
             handle_event(event, shop=shop, records=PlatformRecords())
-        except Exception as exc:  # noqa: BLE001 - reported below
+        except Exception as exc:  # reported below
             errors.append(exc)
         finally:
             connection.close()
