@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from loyalty.ledger.models import DEBT_SOURCE, EntryKind, EntryState, LedgerEntry, LotMovement
 from loyalty.members.models import Member
+from loyalty.members.services import member_lock
 
 
 class LedgerError(Exception):
@@ -395,8 +396,7 @@ def _lock_member(member: Member) -> Member:
 
 
 def _lock_member_id(member_id: int) -> Member:
-    """The one place the ledger takes its lock: the member's row, in primary-key order."""
-    return Member.objects.select_for_update(of=("self",)).order_by("pk").get(pk=member_id)
+    return member_lock(member_id=member_id)
 
 
 class _Replay(Exception):

@@ -34,6 +34,7 @@ from loyalty.core.platform import (
 from loyalty.ledger.models import EntryKind, LedgerEntry
 from loyalty.ledger.services import ledger_debit, ledger_reverse
 from loyalty.members.models import Member, MemberStatus
+from loyalty.members.services import member_lock
 from loyalty.rewards.models import Redemption, RedemptionStatus, Reward, RewardKind
 from loyalty.shops.models import Program, Shop
 
@@ -278,8 +279,7 @@ def _reserve(
 
 
 def _lock_member(member_id: int) -> Member:
-    """The member's row, locked as the ledger locks it (primary-key order, this row only)."""
-    return Member.objects.select_for_update(of=("self",)).order_by("pk").get(pk=member_id)
+    return member_lock(member_id=member_id)
 
 
 def _lock_redemption(redemption: Redemption, *, status: str) -> Redemption | None:
