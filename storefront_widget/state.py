@@ -9,8 +9,6 @@ can claim, their codes) is read fresh on every request.
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,6 +16,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from loyalty.core.memo import ProcessMemo
 from loyalty.earning.actions import active_action_rules
 from loyalty.earning.models import EarnRule
 from loyalty.members.models import Member, MemberStatus
@@ -93,30 +92,23 @@ def _build_catalogue(shop: Shop, now: datetime) -> Catalogue:
     )
 
 
-_cache: dict[int, tuple[float, Catalogue]] = {}
-_cache_lock = threading.Lock()
+_catalogues = ProcessMemo()
 
 
 def storefront_catalogue(*, shop: Shop, now: datetime | None = None) -> Catalogue:
     ttl = settings.STOREFRONT_CACHE_SECONDS
     if ttl <= 0 or now is not None:
         return _build_catalogue(shop, now or timezone.now())
-    cached = _cache.get(shop.pk)
-    if cached is not None and cached[0] > time.monotonic():
-        return cached[1]
-    catalogue = _build_catalogue(shop, timezone.now())
-    with _cache_lock:
-        _cache[shop.pk] = (time.monotonic() + ttl, catalogue)
+    catalogue = _catalogues.get(shop.pk)
+    if catalogue is None:
+        catalogue = _build_catalogue(shop, timezone.now())
+        _catalogues.put(shop.pk, catalogue, seconds=ttl)
     return catalogue
 
 
 def storefront_catalogue_forget(*, shop: Shop | None = None) -> None:
     """Drop this process's cached catalogue (of one shop, or all)."""
-    with _cache_lock:
-        if shop is None:
-            _cache.clear()
-        else:
-            _cache.pop(shop.pk, None)
+    _catalogues.forget(shop.pk if shop is not None else None)
 
 
 # The shopper's own row, on every widget request: one plain statement, only the columns the

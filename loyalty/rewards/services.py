@@ -220,7 +220,7 @@ def _reserve(
 ) -> tuple[Redemption, bool]:
     """Step one, in one transaction under the member's lock: the checks, the row, the debit."""
     with transaction.atomic():
-        locked = _lock_member(member.pk)
+        locked = member_lock(member_id=member.pk)
         spend = reward_points_for(reward=reward, points=points)
         for _ in range(5):  # a new code on the (astronomically rare) clash with another
             try:
@@ -278,14 +278,10 @@ def _reserve(
     return redemption, True
 
 
-def _lock_member(member_id: int) -> Member:
-    return member_lock(member_id=member_id)
-
-
 def _lock_redemption(redemption: Redemption, *, status: str) -> Redemption | None:
     """The redemption's row if it still has `status`, locked after its member's row: the same
     order as redeeming and the ledger take them, so the two never wait on each other."""
-    _lock_member(redemption.member_id)
+    member_lock(member_id=redemption.member_id)
     return (
         Redemption.objects.select_for_update(of=("self",))
         .select_related("reward", "member")
@@ -500,7 +496,7 @@ def redemption_mark_used(
         # them in (an order's delivery then takes the member's row again, to earn).
         member_ids = sorted(set(redemptions.values_list("member_id", flat=True)))
         for member_id in member_ids:
-            _lock_member(member_id)
+            member_lock(member_id=member_id)
         return redemptions.update(
             status=RedemptionStatus.USED,
             order_id=str(order_id),

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import threading
-import time
-
+from loyalty.core.memo import ProcessMemo
 from loyalty.shops.models import Shop
 
 # Every storefront request starts here, so it is one plain statement: no ORM query to compile,
@@ -16,8 +14,7 @@ _INSTALLED_SHOP_SQL = (
     "AND installed_at IS NOT NULL AND uninstalled_at IS NULL"
 )
 
-_recent: dict[tuple[str, str], tuple[float, Shop]] = {}
-_recent_lock = threading.Lock()
+_recent = ProcessMemo()
 
 
 def shop_installed_by_domain(*, platform: str, domain: str, max_age: float = 0) -> Shop | None:
@@ -28,18 +25,14 @@ def shop_installed_by_domain(*, platform: str, domain: str, max_age: float = 0) 
     found is always asked for again.
     """
     key = (platform, domain.lower())
-    if max_age > 0:
-        cached = _recent.get(key)
-        if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
+    if max_age > 0 and (remembered := _recent.get(key)) is not None:
+        return remembered
     shop = next(iter(Shop.objects.raw(_INSTALLED_SHOP_SQL, list(key))), None)
     if max_age > 0 and shop is not None:
-        with _recent_lock:
-            _recent[key] = (time.monotonic() + max_age, shop)
+        _recent.put(key, shop, seconds=max_age)
     return shop
 
 
 def shop_installed_forget() -> None:
     """Forget the shops this process has found installed."""
-    with _recent_lock:
-        _recent.clear()
+    _recent.forget()
