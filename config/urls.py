@@ -1,9 +1,8 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from loyalty.core import views as core_views
-from loyalty.merchant_admin import views as admin_views
 from loyalty.platforms.shopify import embedded
 from loyalty.platforms.shopify import views as shopify_views
 from storefront_widget import views as widget_views
@@ -15,8 +14,8 @@ urlpatterns = [
     path("shopify/webhooks", shopify_views.webhook, name="shopify-webhooks"),
     path("shopify/proxy/api/state", widget_views.proxy_state, name="proxy-state"),
     path("shopify/proxy/api/redeem", widget_views.proxy_redeem, name="proxy-redeem"),
-    path("app/", admin_views.home, name="admin-home"),
     path("app/session-token-bounce", embedded.session_token_bounce, name="session-token-bounce"),
+    path("app/", include("loyalty.merchant_admin.urls")),
     path("django-admin/", admin.site.urls),
 ]
 

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csrf import csrf_exempt
 
 from loyalty.core.errors import error_response
 from loyalty.platforms.shopify.errors import AdminApiError
@@ -71,9 +72,13 @@ def _has_usable_token(shop: Shop) -> bool:
 def embedded_admin(view):
     """Verify the session token (document loads: `id_token`; fetches: `Authorization: Bearer`),
     install through token exchange when the shop has no usable token, and answer with the
-    frame-ancestors policy Shopify requires (and no X-Frame-Options)."""
+    frame-ancestors policy Shopify requires (and no X-Frame-Options).
+
+    CSRF-exempt: the session token (a header, or a one-minute `id_token`) authenticates every
+    request, never a cookie, so a cross-site form cannot ride on a merchant's session."""
 
     @wraps(view)
+    @csrf_exempt
     @xframe_options_exempt
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         verified = shopify_app().verify_app_home_req(
