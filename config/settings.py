@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "loyalty.tiers",
     "loyalty.privacy",
     "loyalty.rewards",
+    "loyalty.audit",
     "loyalty.platforms.shopify",
 ]
 
