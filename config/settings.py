@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "loyalty.privacy",
     "loyalty.rewards",
     "loyalty.audit",
+    "loyalty.analytics",
     "loyalty.platforms.shopify",
 ]
 
@@ -220,6 +221,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "rewards-expire-unused-codes": {
         "task": "loyalty.rewards.tasks.expire_unused_codes",
+        "schedule": 60 * 60.0,
+    },
+    "analytics-rollup-recent-days": {
+        "task": "loyalty.analytics.tasks.rollup_recent_days",
         "schedule": 60 * 60.0,
     },
 }

@@ -1,5 +1,9 @@
-"""Admin pages for this area, mounted by loyalty.merchant_admin.urls."""
+"""Admin pages for this area, mounted by loyalty.merchant_admin.urls at /app/analytics/."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from loyalty.analytics import views
+
+urlpatterns = [
+    path("", views.analytics_page, name="admin-analytics"),
+]
