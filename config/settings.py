@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "loyalty.audit",
     "loyalty.analytics",
     "loyalty.platforms.shopify",
+    "storefront_widget",
 ]
 
 MIDDLEWARE = [

@@ -25,6 +25,7 @@ from loyalty.rewards.selectors import recent_redemptions, rewards_active, reward
 from loyalty.shops.models import Program, Shop
 from loyalty.tiers.models import Tier
 from loyalty.tiers.selectors import TierLadder, member_tier_progress
+from storefront_widget.selectors import widget_look, widget_program_name, widget_settings_for
 
 
 def ways_to_earn(*, shop: Shop, program: Program, now: datetime | None = None) -> list[dict]:
@@ -58,6 +59,7 @@ def ways_to_earn(*, shop: Shop, program: Program, now: datetime | None = None) -
 @dataclass(frozen=True)
 class Catalogue:
     program: dict
+    widget: dict  # the merchant's look (storefront_widget.selectors.widget_look)
     ways_to_earn: list[dict]
     rewards: tuple[Reward, ...]
     tiers: list[dict]  # the visible ladder, lowest first
@@ -70,8 +72,13 @@ def _build_catalogue(shop: Shop, now: datetime) -> Catalogue:
     program = Program.objects.get(shop=shop)
     program.shop = shop
     tiers = list(Tier.objects.filter(shop=shop).order_by("threshold", "pk"))
+    look = widget_settings_for(shop=shop)
     return Catalogue(
-        program={"name": program.name, "points_name": program.points_name},
+        program={
+            "name": widget_program_name(settings=look, program=program),
+            "points_name": program.points_name,
+        },
+        widget=widget_look(settings=look),
         ways_to_earn=ways_to_earn(shop=shop, program=program, now=now),
         rewards=tuple(rewards_active(shop=shop, now=now)),
         tiers=[
@@ -171,6 +178,7 @@ def storefront_state(
     rewards += [{**item, "available": False} for item in offer["locked"]]
     return {
         "program": catalogue.program,
+        "widget": catalogue.widget,
         "customer": customer,
         "rewards": rewards,
         "ways_to_earn": catalogue.ways_to_earn,

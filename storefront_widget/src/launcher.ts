@@ -1,15 +1,18 @@
 // <setia-launcher>: the floating button on every storefront page. It is small on purpose (the
 // budget is 10,000 bytes): it reads its settings from data attributes, asks for the shopper's
 // state once the page has loaded, and imports the panel only when the shopper opens it.
-import type { Config, Context, Locale, State } from "./types";
+import LABELS from "./launcher-strings.json";
+import type { Config, Context, Locale, Look, State } from "./types";
 
 const LOCALES: Locale[] = ["en", "ms", "ar", "th"];
-const LABELS: Record<Locale, { label: string; points: string }> = {
-  en: { label: "Rewards", points: "{n} points" },
-  ms: { label: "Ganjaran", points: "{n} mata" },
-  ar: { label: "المكافآت", points: "{n} نقطة" },
-  th: { label: "รางวัล", points: "{n} คะแนน" },
-};
+// The merchant's colours (the state's `widget`) as custom properties of the host: a `:host`
+// rule, so the theme's own `setia-launcher { --setia-accent: ... }` still wins over them.
+const COLOURS: [keyof Look, string][] = [
+  ["primary_color", "--setia-accent"],
+  ["accent_text_color", "--setia-on-accent"],
+  ["text_color", "--setia-text"],
+  ["background_color", "--setia-surface"],
+];
 
 // `all: initial !important` on the host: important declarations of a shadow tree win over the
 // page's, so a theme's `* { all: unset }` or huge fonts cannot reach in. Sizes are px, never
@@ -55,6 +58,7 @@ class SetiaLauncher extends HTMLElement {
       locale: pickLocale(data.locale || document.documentElement.lang),
       overrides: readJson(data.strings),
     };
+    const own = config.overrides;
     for (const [key, name] of [
       ["accent", "--setia-accent"],
       ["accentText", "--setia-on-accent"],
@@ -64,9 +68,12 @@ class SetiaLauncher extends HTMLElement {
     const root = this.attachShadow({ mode: "open" });
     const style = document.createElement("style");
     style.textContent = CSS;
+    const look = document.createElement("style");
     const button = document.createElement("button");
     button.type = "button";
-    button.className = "b" + (data.position === "bottom-left" ? " left" : "");
+    const place = (position?: string) =>
+      (button.className = "b" + ((data.position || position) === "bottom-left" ? " left" : ""));
+    place();
     button.dir = config.locale === "ar" ? "rtl" : "ltr";
     button.lang = config.locale;
     button.setAttribute("part", "launcher");
@@ -75,12 +82,22 @@ class SetiaLauncher extends HTMLElement {
     const label = document.createElement("span");
     const count = document.createElement("span");
     count.className = "n";
-    const words = { ...LABELS[config.locale], ...config.overrides };
+    let words = { ...LABELS[config.locale], ...own };
     label.textContent = data.label || words.label;
     button.append(label, count);
-    // The button joins the page once the first answer (or failure) is in, at its final size:
-    // a fixed button that grew when the balance arrived would count as a layout shift.
-    root.append(style);
+    // The button joins the page once the first answer (or failure) is in, at its final size and
+    // place: a fixed button that grew or moved when the answer arrived would be a layout shift.
+    root.append(style, look);
+    const applyLook = (settings: Look) => {
+      config.overrides = { ...settings.strings?.[config.locale], ...own };
+      const base = settings.label ? { label: settings.label } : {};
+      words = { ...LABELS[config.locale], ...base, ...config.overrides };
+      label.textContent = data.label || words.label;
+      place(settings.position);
+      look.textContent = `:host{${COLOURS.map(([key, name]) =>
+        /^#[\da-f]{6}$/i.test(String(settings[key])) ? `${name}:${settings[key]};` : "",
+      ).join("")}}`;
+    };
 
     const context: Context = (this.context = {
       root,
@@ -110,6 +127,7 @@ class SetiaLauncher extends HTMLElement {
       onClose: () => button.setAttribute("aria-expanded", "false"),
     });
     const show = () => {
+      if (context.state?.widget) applyLook(context.state.widget);
       const points = context.state?.customer?.points;
       count.textContent = points
         ? fill(words.points, {

@@ -68,7 +68,8 @@ interface Claim {
 
 export function createPanel(context: Context): { open(): void; close(): void } {
   const { root, config, button } = context;
-  const words: Words = { ...WORDS[config.locale], ...config.overrides };
+  // Recomputed on each render: the merchant's strings arrive with the state.
+  let words: Words = { ...WORDS[config.locale], ...config.overrides };
   const number = new Intl.NumberFormat(config.locale);
   const say = (key: keyof Words, vars?: Record<string, string | number>) =>
     context.fill(words[key], vars);
@@ -380,6 +381,8 @@ export function createPanel(context: Context): { open(): void; close(): void } {
   function render(focus?: string): void {
     if (dialog.hidden) return;
     const hadFocus = root.activeElement && dialog.contains(root.activeElement);
+    words = { ...WORDS[config.locale], ...config.overrides };
+    dialog.classList.toggle("left", button.classList.contains("left"));
     const title = context.state?.program.name || words.title;
     dialog.replaceChildren(
       h(

@@ -54,8 +54,20 @@ export interface Way {
   points: number;
 }
 
+/** The merchant's look for the widget (admin: /app/widget/); colours are #rrggbb. */
+export interface Look {
+  primary_color?: string;
+  accent_text_color?: string;
+  text_color?: string;
+  background_color?: string;
+  position?: string;
+  label?: string;
+  strings?: Partial<Record<Locale, Record<string, string>>>;
+}
+
 export interface State {
   program: { name: string; points_name?: string };
+  widget?: Look;
   customer: Customer | null;
   rewards: Reward[];
   ways_to_earn: Way[];

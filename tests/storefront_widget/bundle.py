@@ -19,7 +19,12 @@ def built_widget() -> Path:
     """The launcher file, failing the test clearly when it is missing or older than a source."""
     if not LAUNCHER.exists():
         pytest.fail(f"{LAUNCHER.relative_to(ROOT)} is missing: build the widget with `make widget`")
-    sources = [*SOURCES.glob("src/*.ts"), SOURCES / "build.mjs", SOURCES / "package-lock.json"]
+    sources = [
+        *SOURCES.glob("src/*.ts"),
+        *SOURCES.glob("src/*.json"),
+        SOURCES / "build.mjs",
+        SOURCES / "package-lock.json",
+    ]
     stale = [p.name for p in sources if p.stat().st_mtime > LAUNCHER.stat().st_mtime]
     if stale:
         pytest.fail(f"the built widget is older than {', '.join(stale)}: run `make widget`")

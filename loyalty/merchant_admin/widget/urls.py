@@ -1,5 +1,9 @@
 """Admin pages for this area, mounted by loyalty.merchant_admin.urls."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from loyalty.merchant_admin.widget import views
+
+urlpatterns = [
+    path("", views.widget_settings, name="admin-widget"),
+]
