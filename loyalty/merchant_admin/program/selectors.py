@@ -1,0 +1,89 @@
+"""Reads for the program pages: the earn-rate example, and the audit log as a merchant reads
+it (what changed, before -> after)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.utils.translation import gettext_lazy as _
+
+from loyalty.audit.models import AuditEntry
+from loyalty.earning import engine
+from loyalty.shops.models import Program, Shop
+
+EXAMPLE_ORDER = Decimal("100.00")
+# Onboarding's state is the audit log itself: a shop has finished (or skipped) onboarding once
+# one of these entries exists. No extra column, and the log says who did it and when.
+ONBOARDING_FINISHED = "program.onboarding_finish"
+ONBOARDING_SKIPPED = "program.onboarding_skip"
+
+ACTION_LABELS = {
+    "program.update": _("Program settings changed"),
+    "program.expiry_update": _("Points expiry changed"),
+    "program.tier_settings_update": _("Tier qualification changed"),
+    "program.rule_create": _("Earn rule added"),
+    "program.rule_update": _("Earn rule changed"),
+    "program.rule_delete": _("Earn rule deleted"),
+    "program.action_create": _("Action added"),
+    "program.action_update": _("Action changed"),
+    "program.action_delete": _("Action deleted"),
+    "program.tier_create": _("Tier added"),
+    "program.tier_update": _("Tier changed"),
+    "program.reward_create": _("Reward added"),
+    "program.reward_update": _("Reward changed"),
+    "program.reward_enable": _("Reward activated"),
+    "program.reward_deactivate": _("Reward deactivated"),
+    "program.onboarding_finish": _("Onboarding finished"),
+    "program.onboarding_skip": _("Onboarding skipped"),
+}
+
+
+def onboarding_done(*, shop: Shop) -> bool:
+    return AuditEntry.objects.filter(
+        shop=shop, action__in=(ONBOARDING_FINISHED, ONBOARDING_SKIPPED)
+    ).exists()
+
+
+def money(amount: Decimal | None, currency: str) -> str:
+    return "" if amount is None else f"{amount:.2f} {currency}"
+
+
+def example_points(*, program: Program, amount: Decimal = EXAMPLE_ORDER) -> int:
+    """What an order of `amount` (no shipping, tax or rules) earns under the program's rate,
+    computed by the earning engine itself."""
+    terms = engine.Terms(
+        points_per_unit=program.points_per_currency_unit,
+        rounding=engine.Rounding(program.rounding),
+    )
+    order = engine.Order(lines=(engine.Line("1", 1, amount),), placed_at=None)
+    lines = engine.award(terms=terms, rules=[], member=engine.Member(), order=order)
+    return engine.total(lines)
+
+
+@dataclass(frozen=True)
+class Change:
+    field: str
+    before: object
+    after: object
+
+
+def _shown(value) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return str(_("yes") if value else _("no"))
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "—"
+    return str(value)
+
+
+def audit_changes(entry: AuditEntry) -> list[Change]:
+    """The fields an entry changed, each with its value before and after ("—" for none)."""
+    before, after = entry.before or {}, entry.after or {}
+    names = list(dict.fromkeys([*before, *after]))
+    return [Change(n, _shown(before.get(n)), _shown(after.get(n))) for n in names]
+
+
+def audit_action_label(action: str) -> str:
+    return str(ACTION_LABELS.get(action, action))

@@ -1,0 +1,273 @@
+"""Every change a merchant makes to the program from the admin: settings, earn rules, actions,
+tiers, rewards, expiry, onboarding. Each service makes the change and writes its audit row
+(who, before, after) in one transaction; the forms have already checked the values."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Model
+
+from loyalty.audit.services import audit_record, audit_snapshot
+from loyalty.earning.models import ActionRule, EarnRule
+from loyalty.merchant_admin.program.selectors import (
+    ONBOARDING_FINISHED,
+    ONBOARDING_SKIPPED,
+    onboarding_done,
+)
+from loyalty.rewards.models import Reward
+from loyalty.shops.models import Program, Shop
+from loyalty.tiers.models import Tier
+from loyalty.tiers.services import tier_create
+
+# The starter rewards onboarding offers: key -> (kind, points cost, value in shop money).
+STARTER_REWARDS: dict[str, tuple[str, int, Decimal]] = {
+    "amount_5": ("amount_off", 500, Decimal("5")),
+    "amount_10": ("amount_off", 1000, Decimal("10")),
+    "amount_20": ("amount_off", 2000, Decimal("20")),
+    "free_shipping": ("free_shipping", 800, Decimal("0")),
+}
+STARTER_PRESETS: dict[str, tuple[str, ...]] = {
+    "ladder": ("amount_5", "amount_10", "amount_20"),
+    "ladder_shipping": ("amount_5", "amount_10", "amount_20", "free_shipping"),
+    "shipping": ("free_shipping", "amount_10"),
+}
+
+
+def _apply(instance: Model, changes: Mapping[str, Any]) -> list[str]:
+    for name, value in changes.items():
+        setattr(instance, name, value)
+    return list(changes)
+
+
+def _save_audited(
+    *, shop: Shop, actor: str, action: str, instance: Model, changes: Mapping[str, Any]
+) -> Model:
+    """Update `instance` with `changes` and record before -> after of those fields."""
+    fields = list(changes)
+    with transaction.atomic():
+        locked = type(instance).objects.select_for_update().get(pk=instance.pk, shop=shop)
+        before = audit_snapshot(instance=locked, fields=fields)
+        _apply(locked, changes)
+        locked.save(update_fields=[*fields, "updated_at"])
+        locked.refresh_from_db(fields=fields)  # as stored: 1 reads back as 1.0000
+        audit_record(
+            shop=shop,
+            actor=actor,
+            action=action,
+            target=locked,
+            before=before,
+            after=audit_snapshot(instance=locked, fields=fields),
+        )
+    return locked
+
+
+def _create_audited(*, shop: Shop, actor: str, action: str, model, values: Mapping[str, Any]):
+    with transaction.atomic():
+        instance = model.objects.create(shop=shop, **values)
+        instance.refresh_from_db(fields=list(values))
+        audit_record(
+            shop=shop,
+            actor=actor,
+            action=action,
+            target=instance,
+            after=audit_snapshot(instance=instance, fields=list(values)),
+        )
+    return instance
+
+
+# --- program settings and expiry ------------------------------------------------------------
+
+
+def program_update(
+    *, shop: Shop, actor: str, changes: Mapping[str, Any], action: str = "program.update"
+) -> Program:
+    """Change the program's settings (earning, tiers' qualification, expiry)."""
+    return _save_audited(
+        shop=shop, actor=actor, action=action, instance=shop.program, changes=changes
+    )
+
+
+def program_tier_settings_update(*, shop: Shop, actor: str, changes: Mapping[str, Any]) -> Program:
+    """How members qualify for tiers; members are evaluated again under the new terms."""
+    from loyalty.tiers.tasks import evaluate_shop_members
+
+    with transaction.atomic():
+        program = program_update(
+            shop=shop, actor=actor, changes=changes, action="program.tier_settings_update"
+        )
+        if Tier.objects.filter(shop=shop).exists():
+            transaction.on_commit(lambda: evaluate_shop_members.delay(shop.pk), robust=True)
+    return program
+
+
+# --- earn rules and actions -----------------------------------------------------------------
+
+
+def earn_rule_create(*, shop: Shop, actor: str, values: Mapping[str, Any]) -> EarnRule:
+    return _create_audited(
+        shop=shop, actor=actor, action="program.rule_create", model=EarnRule, values=values
+    )
+
+
+def earn_rule_update(
+    *, shop: Shop, actor: str, rule: EarnRule, changes: Mapping[str, Any]
+) -> EarnRule:
+    """Orders already earned keep the rule as it was (their snapshot); new orders use this."""
+    return _save_audited(
+        shop=shop, actor=actor, action="program.rule_update", instance=rule, changes=changes
+    )
+
+
+def earn_rule_delete(*, shop: Shop, actor: str, rule: EarnRule) -> None:
+    _delete_audited(shop=shop, actor=actor, action="program.rule_delete", instance=rule)
+
+
+def action_rule_create(*, shop: Shop, actor: str, values: Mapping[str, Any]) -> ActionRule:
+    return _create_audited(
+        shop=shop, actor=actor, action="program.action_create", model=ActionRule, values=values
+    )
+
+
+def action_rule_update(
+    *, shop: Shop, actor: str, rule: ActionRule, changes: Mapping[str, Any]
+) -> ActionRule:
+    return _save_audited(
+        shop=shop, actor=actor, action="program.action_update", instance=rule, changes=changes
+    )
+
+
+def action_rule_delete(*, shop: Shop, actor: str, rule: ActionRule) -> None:
+    """Claims already made stay in the ledger (their key names the rule id, never reused)."""
+    _delete_audited(shop=shop, actor=actor, action="program.action_delete", instance=rule)
+
+
+def _delete_audited(*, shop: Shop, actor: str, action: str, instance: Model) -> None:
+    with transaction.atomic():
+        locked = type(instance).objects.select_for_update().get(pk=instance.pk, shop=shop)
+        audit_record(
+            shop=shop,
+            actor=actor,
+            action=action,
+            target=locked,
+            before=audit_snapshot(instance=locked),
+            after=None,
+        )
+        locked.delete()
+
+
+# --- tiers ------------------------------------------------------------------------------------
+
+
+def program_tier_create(*, shop: Shop, actor: str, values: Mapping[str, Any]) -> Tier:
+    """A new tier through the tiers service (members who qualify reach it after commit)."""
+    with transaction.atomic():
+        tier = tier_create(shop=shop, **values)
+        audit_record(
+            shop=shop,
+            actor=actor,
+            action="program.tier_create",
+            target=tier,
+            after=audit_snapshot(instance=tier, fields=[*values, "tag"]),
+        )
+    return tier
+
+
+def program_tier_update(*, shop: Shop, actor: str, tier: Tier, changes: Mapping[str, Any]) -> Tier:
+    """Edit a tier. A new threshold or visibility re-evaluates the shop's members, and a new
+    name re-syncs the tier's members (the store shows the name); campaign rules name tiers by
+    name, so they follow a rename."""
+    from loyalty.tiers.tasks import evaluate_shop_members, sync_member_tier
+
+    with transaction.atomic():
+        old_name = Tier.objects.get(pk=tier.pk, shop=shop).name
+        tier = _save_audited(
+            shop=shop, actor=actor, action="program.tier_update", instance=tier, changes=changes
+        )
+        if tier.name != old_name:
+            for rule in EarnRule.objects.select_for_update().filter(shop=shop, kind="campaign"):
+                if old_name in rule.tiers:
+                    _save_audited(
+                        shop=shop,
+                        actor=actor,
+                        action="program.rule_update",
+                        instance=rule,
+                        changes={"tiers": [tier.name if t == old_name else t for t in rule.tiers]},
+                    )
+            member_ids = list(tier.members.values_list("pk", flat=True))
+            transaction.on_commit(
+                lambda: [sync_member_tier.delay(pk) for pk in member_ids], robust=True
+            )
+        if "threshold" in changes or "hidden" in changes:
+            transaction.on_commit(lambda: evaluate_shop_members.delay(shop.pk), robust=True)
+    return tier
+
+
+# --- rewards ----------------------------------------------------------------------------------
+
+
+def reward_create(*, shop: Shop, actor: str, values: Mapping[str, Any]) -> Reward:
+    return _create_audited(
+        shop=shop, actor=actor, action="program.reward_create", model=Reward, values=values
+    )
+
+
+def reward_update(*, shop: Shop, actor: str, reward: Reward, changes: Mapping[str, Any]) -> Reward:
+    """Codes already issued keep the terms they were made with."""
+    return _save_audited(
+        shop=shop, actor=actor, action="program.reward_update", instance=reward, changes=changes
+    )
+
+
+def reward_set_enabled(*, shop: Shop, actor: str, reward: Reward, enabled: bool) -> Reward:
+    """Rewards are never deleted (redemptions point at them): they are switched off."""
+    return _save_audited(
+        shop=shop,
+        actor=actor,
+        action="program.reward_enable" if enabled else "program.reward_deactivate",
+        instance=reward,
+        changes={"enabled": enabled},
+    )
+
+
+# --- onboarding -------------------------------------------------------------------------------
+
+
+def starter_reward_name(*, kind: str, value: Decimal, currency: str) -> str:
+    if kind == "free_shipping":
+        return "Free shipping"
+    return f"{value:.2f} {currency} off your order"
+
+
+def onboarding_add_rewards(*, shop: Shop, actor: str, preset: str) -> list[Reward]:
+    """Add a starter reward set. A reward the shop already offers (enabled, same kind and
+    value, like the default 5 off) is not added again, so submitting twice changes nothing."""
+    created = []
+    with transaction.atomic():
+        Program.objects.select_for_update().get(shop=shop)  # one onboarding submit at a time
+        for key in STARTER_PRESETS[preset]:
+            kind, cost, value = STARTER_REWARDS[key]
+            if Reward.objects.filter(shop=shop, kind=kind, value=value, enabled=True).exists():
+                continue
+            name = starter_reward_name(kind=kind, value=value, currency=shop.currency)
+            values = {"name": name, "kind": kind, "points_cost": cost, "value": value}
+            created.append(reward_create(shop=shop, actor=actor, values=values))
+    return created
+
+
+def onboarding_finish(*, shop: Shop, actor: str, skipped: bool = False) -> None:
+    """Mark onboarding finished (or skipped); the program page stops sending the merchant to
+    it. Finishing twice records once."""
+    with transaction.atomic():
+        Program.objects.select_for_update().get(shop=shop)
+        if onboarding_done(shop=shop):
+            return
+        audit_record(
+            shop=shop,
+            actor=actor,
+            action=ONBOARDING_SKIPPED if skipped else ONBOARDING_FINISHED,
+            target=shop.program,
+        )

@@ -1,0 +1,428 @@
+"""The program pages: overview, editors, audit log, onboarding. Views only orchestrate: the
+forms check, the services change (with their audit rows), every query is scoped by
+`request.shop`, and a valid POST answers 303 to the next page."""
+
+from __future__ import annotations
+
+from functools import wraps
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from loyalty.audit.selectors import audit_entries
+from loyalty.audit.services import staff_actor
+from loyalty.earning.models import ActionRule, EarnRule
+from loyalty.merchant_admin.program import forms, services
+from loyalty.merchant_admin.program.selectors import (
+    EXAMPLE_ORDER,
+    audit_action_label,
+    audit_changes,
+    example_points,
+    money,
+    onboarding_done,
+)
+from loyalty.platforms.shopify.embedded import embedded_admin
+from loyalty.rewards.models import Reward, RewardKind
+from loyalty.tiers.models import Tier
+
+AUDIT_PAGE_SIZE = 50
+
+
+def program_view(methods=("GET",)):
+    """An admin page of the program area: the session token verified (`embedded_admin`),
+    dates shown and read in the shop's timezone."""
+
+    def decorate(view):
+        @embedded_admin
+        @require_http_methods(list(methods))
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            try:
+                zone = ZoneInfo(request.shop.iana_timezone)
+            except (KeyError, ValueError):
+                zone = ZoneInfo("UTC")
+            with timezone.override(zone):
+                return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def _actor(request: HttpRequest) -> str:
+    return staff_actor(user_id=request.shopify_user_id)
+
+
+def _see_other(name: str, *args) -> HttpResponse:
+    response = HttpResponseRedirect(reverse(name, args=args))
+    response.status_code = 303
+    return response
+
+
+def _page(request, template: str, context: dict, *, form=None) -> HttpResponse:
+    """Render; a bound, invalid form answers 400 with its messages by the fields."""
+    status = 400 if form is not None and form.is_bound and form.errors else 200
+    context = {"shop": request.shop, "program": request.shop.program, **context}
+    if form is not None:
+        context.setdefault("form", form)
+    return render(request, f"merchant_admin/program/{template}", context, status=status)
+
+
+def _data(request: HttpRequest):
+    """The submitted form data on POST (even when empty: an empty form is checked too)."""
+    return request.POST if request.method == "POST" else None
+
+
+def _changes(form) -> dict:
+    return {name: form.cleaned_data[name] for name in form.fields}
+
+
+# --- overview ---------------------------------------------------------------------------------
+
+
+@program_view()
+def overview(request: HttpRequest) -> HttpResponse:
+    shop = request.shop
+    if not onboarding_done(shop=shop):
+        return HttpResponseRedirect(reverse("admin-program-onboarding"))
+    program = shop.program
+    rewards = Reward.objects.filter(shop=shop).order_by("-enabled", "points_cost", "pk")
+    return _page(
+        request,
+        "overview.html",
+        {
+            "example_amount": money(EXAMPLE_ORDER, shop.currency),
+            "example_points": example_points(program=program),
+            "minimum_order": money(program.minimum_order, shop.currency),
+            "rules": EarnRule.objects.filter(shop=shop).order_by("-enabled", "kind", "pk"),
+            "actions": ActionRule.objects.filter(shop=shop).order_by("-enabled", "action", "pk"),
+            "tiers": Tier.objects.filter(shop=shop).order_by("hidden", "threshold", "pk"),
+            "rewards": [_reward_row(r, shop.currency) for r in rewards],
+        },
+    )
+
+
+def _reward_row(reward: Reward, currency: str) -> dict:
+    if reward.kind == RewardKind.PERCENT_OFF:
+        value = f"{reward.value.normalize():f} %"
+    elif reward.kind == RewardKind.FREE_SHIPPING or (
+        reward.kind == RewardKind.FREE_PRODUCT and not reward.value
+    ):
+        value = ""
+    else:
+        value = money(reward.value, currency)
+    return {"reward": reward, "value": value}
+
+
+# --- program settings and expiry --------------------------------------------------------------
+
+
+def _program_form_page(request, *, form_class, template: str, action: str):
+    shop = request.shop
+    program = shop.program
+    form = form_class(_data(request), instance=program)
+    if request.method == "POST" and form.is_valid():
+        services.program_update(
+            shop=shop, actor=_actor(request), changes=_changes(form), action=action
+        )
+        return _see_other("admin-program")
+    return _page(
+        request,
+        template,
+        {
+            "example_amount": money(EXAMPLE_ORDER, shop.currency),
+            "example_points": example_points(program=program),
+        },
+        form=form,
+    )
+
+
+@program_view(methods=("GET", "POST"))
+def settings_edit(request: HttpRequest) -> HttpResponse:
+    return _program_form_page(
+        request,
+        form_class=forms.ProgramSettingsForm,
+        template="settings.html",
+        action="program.update",
+    )
+
+
+@program_view(methods=("GET", "POST"))
+def expiry_edit(request: HttpRequest) -> HttpResponse:
+    return _program_form_page(
+        request, form_class=forms.ExpiryForm, template="expiry.html", action="program.expiry_update"
+    )
+
+
+# --- earn rules -------------------------------------------------------------------------------
+
+
+@program_view()
+def rules(request: HttpRequest) -> HttpResponse:
+    shop = request.shop
+    return _page(
+        request,
+        "rules.html",
+        {
+            "rules": EarnRule.objects.filter(shop=shop).order_by("-enabled", "kind", "pk"),
+            "actions": ActionRule.objects.filter(shop=shop).order_by("-enabled", "action", "pk"),
+        },
+    )
+
+
+@program_view(methods=("GET", "POST"))
+def rule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    shop = request.shop
+    rule = get_object_or_404(EarnRule, pk=pk, shop=shop) if pk else EarnRule(shop=shop)
+    form = forms.EarnRuleForm(_data(request), instance=rule, shop=shop)
+    if request.method == "POST" and form.is_valid():
+        if rule.pk:
+            services.earn_rule_update(
+                shop=shop, actor=_actor(request), rule=rule, changes=_changes(form)
+            )
+        else:
+            services.earn_rule_create(shop=shop, actor=_actor(request), values=_changes(form))
+        return _see_other("admin-program-rules")
+    return _page(request, "rule_form.html", {"rule": rule}, form=form)
+
+
+@program_view(methods=("POST",))
+def rule_toggle(request: HttpRequest, pk: int) -> HttpResponse:
+    rule = get_object_or_404(EarnRule, pk=pk, shop=request.shop)
+    services.earn_rule_update(
+        shop=request.shop, actor=_actor(request), rule=rule, changes={"enabled": not rule.enabled}
+    )
+    return _see_other("admin-program-rules")
+
+
+@program_view(methods=("GET", "POST"))
+def rule_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    rule = get_object_or_404(EarnRule, pk=pk, shop=request.shop)
+    if request.method == "POST":
+        services.earn_rule_delete(shop=request.shop, actor=_actor(request), rule=rule)
+        return _see_other("admin-program-rules")
+    return _page(request, "confirm_delete.html", {"object": rule, "back": "admin-program-rules"})
+
+
+# --- actions ----------------------------------------------------------------------------------
+
+
+@program_view(methods=("GET", "POST"))
+def action_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    shop = request.shop
+    rule = get_object_or_404(ActionRule, pk=pk, shop=shop) if pk else ActionRule(shop=shop)
+    form = forms.ActionRuleForm(_data(request), instance=rule, shop=shop)
+    if request.method == "POST" and form.is_valid():
+        if rule.pk:
+            services.action_rule_update(
+                shop=shop, actor=_actor(request), rule=rule, changes=_changes(form)
+            )
+        else:
+            services.action_rule_create(shop=shop, actor=_actor(request), values=_changes(form))
+        return _see_other("admin-program-rules")
+    return _page(request, "action_form.html", {"rule": rule}, form=form)
+
+
+@program_view(methods=("POST",))
+def action_toggle(request: HttpRequest, pk: int) -> HttpResponse:
+    rule = get_object_or_404(ActionRule, pk=pk, shop=request.shop)
+    services.action_rule_update(
+        shop=request.shop, actor=_actor(request), rule=rule, changes={"enabled": not rule.enabled}
+    )
+    return _see_other("admin-program-rules")
+
+
+@program_view(methods=("GET", "POST"))
+def action_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    rule = get_object_or_404(ActionRule, pk=pk, shop=request.shop)
+    if request.method == "POST":
+        services.action_rule_delete(shop=request.shop, actor=_actor(request), rule=rule)
+        return _see_other("admin-program-rules")
+    return _page(request, "confirm_delete.html", {"object": rule, "back": "admin-program-rules"})
+
+
+# --- tiers ------------------------------------------------------------------------------------
+
+
+@program_view(methods=("GET", "POST"))
+def tiers(request: HttpRequest) -> HttpResponse:
+    """The ladder, and how members qualify (the program's tier settings)."""
+    shop = request.shop
+    form = forms.TierSettingsForm(_data(request), instance=shop.program)
+    if request.method == "POST" and form.is_valid():
+        services.program_tier_settings_update(
+            shop=shop, actor=_actor(request), changes=_changes(form)
+        )
+        return _see_other("admin-program-tiers")
+    ladder = Tier.objects.filter(shop=shop).order_by("hidden", "threshold", "pk")
+    return _page(request, "tiers.html", {"tiers": ladder}, form=form)
+
+
+@program_view(methods=("GET", "POST"))
+def tier_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    shop = request.shop
+    tier = get_object_or_404(Tier, pk=pk, shop=shop) if pk else Tier(shop=shop)
+    form = forms.TierForm(_data(request), instance=tier, shop=shop, program=shop.program)
+    if request.method == "POST" and form.is_valid():
+        if tier.pk:
+            services.program_tier_update(
+                shop=shop, actor=_actor(request), tier=tier, changes=_changes(form)
+            )
+        else:
+            services.program_tier_create(shop=shop, actor=_actor(request), values=_changes(form))
+        return _see_other("admin-program-tiers")
+    return _page(request, "tier_form.html", {"tier": tier}, form=form)
+
+
+# --- rewards ----------------------------------------------------------------------------------
+
+
+@program_view()
+def rewards(request: HttpRequest) -> HttpResponse:
+    shop = request.shop
+    catalogue = Reward.objects.filter(shop=shop).order_by("-enabled", "points_cost", "pk")
+    return _page(
+        request, "rewards.html", {"rewards": [_reward_row(r, shop.currency) for r in catalogue]}
+    )
+
+
+@program_view(methods=("GET", "POST"))
+def reward_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    shop = request.shop
+    reward = get_object_or_404(Reward, pk=pk, shop=shop) if pk else Reward(shop=shop)
+    form = forms.RewardForm(_data(request), instance=reward, shop=shop)
+    if request.method == "POST" and form.is_valid():
+        if reward.pk:
+            services.reward_update(
+                shop=shop, actor=_actor(request), reward=reward, changes=_changes(form)
+            )
+        else:
+            services.reward_create(shop=shop, actor=_actor(request), values=_changes(form))
+        return _see_other("admin-program-rewards")
+    return _page(request, "reward_form.html", {"reward": reward}, form=form)
+
+
+@program_view(methods=("POST",))
+def reward_toggle(request: HttpRequest, pk: int) -> HttpResponse:
+    reward = get_object_or_404(Reward, pk=pk, shop=request.shop)
+    services.reward_set_enabled(
+        shop=request.shop, actor=_actor(request), reward=reward, enabled=not reward.enabled
+    )
+    return _see_other("admin-program-rewards")
+
+
+# --- audit log --------------------------------------------------------------------------------
+
+
+@program_view()
+def audit(request: HttpRequest) -> HttpResponse:
+    paginator = Paginator(audit_entries(shop=request.shop), AUDIT_PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    rows = [
+        {"entry": e, "label": audit_action_label(e.action), "changes": audit_changes(e)}
+        for e in page.object_list
+    ]
+    return _page(request, "audit.html", {"page": page, "rows": rows})
+
+
+# --- onboarding -------------------------------------------------------------------------------
+
+
+@program_view(methods=("GET", "POST"))
+def onboarding(request: HttpRequest) -> HttpResponse:
+    """Step 1: the earn rate, with what an order earns."""
+    shop = request.shop
+    form = forms.EarnRateForm(_data(request), instance=shop.program)
+    if request.method == "POST" and form.is_valid():
+        services.program_update(shop=shop, actor=_actor(request), changes=_changes(form))
+        return _see_other("admin-program-onboarding-rewards")
+    return _page(
+        request,
+        "onboarding_rate.html",
+        {
+            "step": 1,
+            "example_amount": money(EXAMPLE_ORDER, shop.currency),
+            "example_points": example_points(program=shop.program),
+        },
+        form=form,
+    )
+
+
+@program_view(methods=("GET", "POST"))
+def onboarding_rewards(request: HttpRequest) -> HttpResponse:
+    """Step 2: a starter reward set."""
+    shop = request.shop
+    form = forms.StarterRewardsForm(_data(request))
+    if request.method == "POST" and form.is_valid():
+        services.onboarding_add_rewards(
+            shop=shop, actor=_actor(request), preset=form.cleaned_data["preset"]
+        )
+        return _see_other("admin-program-onboarding-widget")
+    presets = [
+        {
+            "key": key,
+            "rewards": [
+                {
+                    "name": services.starter_reward_name(
+                        kind=kind, value=value, currency=shop.currency
+                    ),
+                    "cost": cost,
+                }
+                for kind, cost, value in (
+                    services.STARTER_REWARDS[k] for k in services.STARTER_PRESETS[key]
+                )
+            ],
+        }
+        for key in services.STARTER_PRESETS
+    ]
+    return _page(
+        request,
+        "onboarding_rewards.html",
+        {"step": 2, "presets": presets, "existing": Reward.objects.filter(shop=shop, enabled=True)},
+        form=form,
+    )
+
+
+def _widget_url() -> str:
+    try:
+        return reverse("admin-widget")
+    except NoReverseMatch:  # the widget area's page is not there yet
+        return "/app/widget/"
+
+
+def theme_editor_url(*, shop_domain: str) -> str:
+    """The theme editor with Setia's app embed switched on, ready to save."""
+    return (
+        f"https://{shop_domain}/admin/themes/current/editor?context=apps"
+        f"&activateAppId={settings.SHOPIFY_API_KEY}/setia-launcher"
+    )
+
+
+@program_view(methods=("GET", "POST"))
+def onboarding_widget(request: HttpRequest) -> HttpResponse:
+    """Step 3: the widget's look and the app embed; finishing makes the program page home."""
+    shop = request.shop
+    if request.method == "POST":
+        services.onboarding_finish(shop=shop, actor=_actor(request))
+        return _see_other("admin-program")
+    return _page(
+        request,
+        "onboarding_widget.html",
+        {
+            "step": 3,
+            "widget_url": _widget_url(),
+            "theme_editor_url": theme_editor_url(shop_domain=shop.domain),
+        },
+    )
+
+
+@program_view(methods=("POST",))
+def onboarding_skip(request: HttpRequest) -> HttpResponse:
+    services.onboarding_finish(shop=request.shop, actor=_actor(request), skipped=True)
+    return _see_other("admin-program")
