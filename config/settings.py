@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "loyalty.analytics",
     "loyalty.platforms.shopify",
     "storefront_widget",
+    "loyalty.merchant_admin",
 ]
 
 MIDDLEWARE = [
@@ -86,6 +87,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # The embedded admin's language: Shopify's `locale` on the admin load, then Accept-Language.
+    "loyalty.merchant_admin.middleware.AdminLocaleMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -143,6 +146,14 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("ms", "Bahasa Melayu"), ("ar", "العربية"), ("th", "ไทย")]
 TIME_ZONE = "UTC"
 USE_I18N = True
+# Each admin area keeps its own catalogue; `make install` compiles them (msgfmt).
+LOCALE_PATHS = [
+    BASE_DIR / "loyalty" / "merchant_admin" / "locale",
+    BASE_DIR / "loyalty" / "merchant_admin" / "program" / "locale",
+    BASE_DIR / "loyalty" / "merchant_admin" / "widget" / "locale",
+    BASE_DIR / "loyalty" / "imports" / "locale",
+    BASE_DIR / "loyalty" / "analytics" / "locale",
+]
 USE_TZ = True
 
 STATIC_URL = "/static/"
@@ -278,6 +289,9 @@ SHOPIFY_OPTIONAL_SCOPES = env.list("SHOPIFY_OPTIONAL_SCOPES", default=["read_pro
 SHOPIFY_PRODUCT_FACTS_TTL = env.int("SHOPIFY_PRODUCT_FACTS_TTL", default=24 * 3600)
 SHOPIFY_API_VERSION = env.str("SHOPIFY_API_VERSION", default="2026-10")
 SHOPIFY_API_ORIGIN = env.str("SHOPIFY_API_ORIGIN", default="").rstrip("/")
+# App Bridge for the embedded admin. Empty: Shopify's CDN, or the local stand-in's copy when
+# SHOPIFY_API_ORIGIN points at the stand-in (development, tests).
+APP_BRIDGE_URL = env.str("APP_BRIDGE_URL", default="")
 SHOPIFY_HTTP_TIMEOUT = env.float("SHOPIFY_HTTP_TIMEOUT", default=10.0)
 # Oldest install/callback `timestamp` accepted, in seconds.
 SHOPIFY_OAUTH_MAX_AGE = env.int("SHOPIFY_OAUTH_MAX_AGE", default=3600)

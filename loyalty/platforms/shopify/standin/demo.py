@@ -22,11 +22,11 @@ import html
 import re
 from http.cookies import SimpleCookie
 from typing import TYPE_CHECKING
-from urllib.parse import quote, unquote, urlencode
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 import httpx
 
-from . import senders
+from . import app_bridge, senders
 from .signing import SHOP_DOMAIN_RE
 from .wire import Request, Response
 
@@ -48,6 +48,8 @@ def handles(req: Request) -> bool:
 
 
 def handle(standin: StandIn, req: Request) -> Response:
+    if req.path == app_bridge.SCRIPT_PATH:
+        return app_bridge.script_response()
     app_url = getattr(standin, "app_url", None)
     if not app_url:
         return Response.text(404, "demo pages need StandIn.app_url")
@@ -58,7 +60,7 @@ def handle(standin: StandIn, req: Request) -> Response:
     if not SHOP_DOMAIN_RE.match(shop) or shop not in standin.store.shops:
         return Response.text(404, f"unknown shop {shop!r}: pass ?shop=<a shop of this stand-in>")
     if req.path.startswith("/admin/apps/"):
-        return _admin_frame(standin, app_url, shop)
+        return _admin_frame(standin, app_url, shop, req)
     if req.path == STOREFRONT:
         return _storefront(shop, req)
     customer = req.arg("customer") if "customer" in req.query_lists else session_customer
@@ -117,22 +119,31 @@ padding:0 1rem}}.price{{font-size:1.4rem}}button.cart{{padding:.8rem 2rem}}</sty
     )
 
 
-def _admin_frame(standin: StandIn, app_url: str, shop: str) -> Response:
+def _admin_frame(standin: StandIn, app_url: str, shop: str, req: Request) -> Response:
+    if app_bridge.is_token_path(req.path):
+        return app_bridge.token_response(standin, shop)
     host = base64.urlsafe_b64encode(
         f"admin.shopify.com/store/{shop.split('.')[0]}".encode()
     ).decode()
-    query = urlencode(
-        {"shop": shop, "host": host, "embedded": "1", "id_token": standin.session_token(shop)}
-    )
-    src = html.escape(f"{app_url.rstrip('/')}/app/?{query}")
+    params = {"shop": shop, "host": host, "embedded": "1", "id_token": standin.session_token(shop)}
+    if req.arg("locale"):  # the staff member's admin language, as Shopify passes it
+        params["locale"] = req.arg("locale")
+    src = html.escape(f"{app_url.rstrip('/')}/app/?{urlencode(params)}")
+    token_url = f"{req.path.rstrip('/')}{app_bridge.TOKEN_SUFFIX}?{urlencode({'shop': shop})}"
+    bridge = app_bridge.host_script(app_origin=_origin(app_url), token_url=token_url)
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Shopify admin (local stand-in)</title>
 <style>body{{margin:0;font-family:system-ui,sans-serif;background:#f1f1f1}}
 header{{background:#1a1a1a;color:#fff;padding:.6rem 1rem;font-size:.9rem}}
 iframe{{border:0;width:100%;height:calc(100vh - 2.4rem);background:#fff}}</style></head>
 <body><header>Shopify admin &middot; {html.escape(shop)} &middot; local stand-in</header>
-<iframe src="{src}" title="Setia"></iframe></body></html>"""
+<iframe src="{src}" title="Setia"></iframe>{bridge}</body></html>"""
     return Response.text(200, page, content_type="text/html")
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _app_proxy(
