@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "loyalty.privacy",
     "loyalty.rewards",
     "loyalty.audit",
+    "loyalty.imports",
     "loyalty.analytics",
     "loyalty.platforms.shopify",
     "storefront_widget",

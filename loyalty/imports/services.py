@@ -1,0 +1,665 @@
+"""Importing members and balances: upload, mapping, dry run, apply.
+
+The rules, in one place:
+
+- Members are matched on the store's customer id when the row has one, otherwise on the email,
+  case-insensitively (`Siti@Example.com` is `siti@example.com`). A row with a customer id that
+  no member has enrols a new member (without the signup reward); a row with only an email that
+  no member has is skipped: Setia needs the store's customer id to enrol anyone.
+- Balances change only through the ledger: an `adjust` credit or debit, source `import`, source id
+  `<file sha-256 prefix>:<row>`, under the idempotency key `import:<file sha-256>:<mode>:<row>`.
+  In the same transaction the row's `ImportedRow` marker (the same key) is inserted, so applying
+  the same file again, or resuming an interrupted job, changes nothing already done; the mode is
+  in the key so that a file added by mistake can still be applied once in replace mode.
+- Add: the file's points are added (a negative number takes points away, never below zero).
+  Replace: the spendable balance becomes the file's number (pending points are left alone).
+  Imported points expire under the program's policy from the day of the import.
+- Points spent and pending are shown in the dry run and not imported: the ledger would count
+  spent points as today's redemptions, and pending ones have no release date in the files.
+- Names and a birthday fill what the member does not have yet; they never overwrite the store's.
+- Tiers: the file's tier names map to Setia tiers (same name, any case, unless the merchant maps
+  them otherwise or ignores them); a member is put on the tier by hand
+  (`loyalty.tiers.services.tier_assign`), which credits the tier's entry points once ever, as
+  any manual assignment does. Setia sends no email for it.
+- A row with any problem, or one that cannot be applied (skipped), changes nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+from collections.abc import Iterable
+from datetime import UTC, datetime, time
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from loyalty.audit.services import audit_record, audit_snapshot
+from loyalty.expiry.services import credit_expires_at
+from loyalty.imports import parsing
+from loyalty.imports.models import (
+    ImportedRow,
+    ImportJob,
+    ImportMode,
+    ImportStatus,
+)
+from loyalty.ledger.models import EntryKind, LedgerEntry
+from loyalty.ledger.services import (
+    ledger_credit,
+    ledger_debit,
+    ledger_expire_due,
+    ledger_release_due,
+)
+from loyalty.members.models import Member, MemberStatus
+from loyalty.members.services import member_get_or_create, member_lock
+from loyalty.shops.models import Program, Shop
+from loyalty.tiers.models import Tier
+from loyalty.tiers.services import tier_assign
+
+logger = logging.getLogger(__name__)
+
+MAX_FILE_BYTES = 20 * 1024 * 1024
+APPLY_SLICE_ROWS = 500  # rows per task run: a run stays well inside the task time limit
+PLAN_REPORT_ROWS = 500  # rows listed in the dry run (all rows with a problem are listed too)
+LOOKUP_BATCH = 500
+MAX_LISTED_PROBLEMS = 1000  # rows not applied listed on the job (all are counted)
+SOURCE_TYPE = "import"
+
+# What happens to a row.
+NEW = "new"
+UPDATE = "update"
+UNCHANGED = "unchanged"
+SKIP = "skip"
+ERROR = "error"
+ALREADY = "already_applied"
+
+
+class ImportRefused(Exception):
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+@dataclasses.dataclass
+class RowPlan:
+    """What a row does (the dry run shows it; apply does it)."""
+
+    number: int
+    action: str
+    email: str = ""
+    customer_id: str = ""
+    balance_before: int | None = None
+    balance_after: int | None = None
+    points_change: int = 0
+    tier: str = ""
+    profile: list[str] = dataclasses.field(default_factory=list)
+    problems: list[dict] = dataclasses.field(default_factory=list)
+    notes: list[dict] = dataclasses.field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+# --- upload and mapping -----------------------------------------------------------------------
+
+
+def import_job_create(*, shop: Shop, actor: str, filename: str, data: bytes) -> ImportJob:
+    """Keep the uploaded file with the detected source and a proposed mapping.
+    Raises ImportRefused (too_large) or parsing.CsvError (not_utf8, empty, malformed)."""
+    if len(data) > MAX_FILE_BYTES:
+        raise ImportRefused("too_large")
+    table = parsing.read_csv(data)
+    detection = parsing.detect_source(table)
+    mapping = parsing.propose_mapping(
+        preset=detection.preset, table=table, has_header=detection.has_header
+    )
+    with transaction.atomic():
+        job = ImportJob.objects.create(
+            shop=shop,
+            created_by=actor,
+            filename=filename[:255],
+            content=data,
+            content_hash=hashlib.sha256(data).hexdigest(),
+            source=detection.preset.key,
+            detected_source=detection.preset.key,
+            has_header=detection.has_header,
+            mapping=mapping,
+            total_rows=len(table.rows) - (1 if detection.has_header else 0),
+        )
+        audit_record(
+            shop=shop,
+            actor=actor,
+            action="imports.upload",
+            target=job,
+            after=audit_snapshot(
+                instance=job, fields=["filename", "content_hash", "source", "total_rows"]
+            ),
+        )
+    return job
+
+
+def import_job_table(*, job: ImportJob) -> parsing.Table:
+    return parsing.read_csv(bytes(job.content))
+
+
+def import_job_configure(
+    *,
+    job: ImportJob,
+    actor: str,
+    source: str,
+    has_header: bool,
+    mapping: dict[str, int | None],
+    mode: str,
+    tier_map: dict[str, int | None],
+) -> ImportJob:
+    """The merchant confirmed the mapping and the mode: run the dry run (in a task for a large
+    file, after commit). Only a job not yet applied can be configured again."""
+    if mode not in ImportMode.values:
+        raise ValueError(f"mode is {ImportMode.values}, not {mode!r}")
+    table = import_job_table(job=job)
+    with transaction.atomic():
+        not_applied = Q(
+            status__in=[ImportStatus.MAPPING, ImportStatus.PLANNED, ImportStatus.PLANNING]
+        ) | Q(status=ImportStatus.FAILED, started_at__isnull=True)
+        updated = ImportJob.objects.filter(not_applied, pk=job.pk, shop=job.shop).update(
+            source=source,
+            has_header=has_header,
+            mapping={role: mapping.get(role) for role in parsing.ROLES},
+            mode=mode,
+            tier_map={name.lower(): tier_id for name, tier_id in tier_map.items()},
+            total_rows=len(table.rows) - (1 if has_header else 0),
+            status=ImportStatus.PLANNING,
+            plan=None,
+            updated_at=timezone.now(),
+        )
+        if not updated:
+            raise ImportRefused("not_configurable")
+        job.refresh_from_db()
+        if job.is_large:
+            transaction.on_commit(lambda: _enqueue_plan(job.pk), robust=True)
+    if not job.is_large:
+        job = import_job_plan(job_id=job.pk)
+    return job
+
+
+# --- dry run ----------------------------------------------------------------------------------
+
+
+def import_job_plan(*, job_id: int) -> ImportJob:
+    """Work out what every row would do, with totals; nothing is changed."""
+    job = ImportJob.objects.select_related("shop").get(pk=job_id)
+    if job.status != ImportStatus.PLANNING:
+        return job
+    try:
+        plans = _plan_rows(job, _parsed_rows(job))
+    except Exception as exc:
+        logger.exception("dry run of import %s failed", job_id)
+        ImportJob.objects.filter(pk=job_id, status=ImportStatus.PLANNING).update(
+            status=ImportStatus.FAILED, failure=f"{type(exc).__name__}: {exc}"[:2000]
+        )
+        job.refresh_from_db()
+        return job
+    totals = _totals(plans)
+    listed = [
+        p.as_dict()
+        for index, p in enumerate(plans)
+        if index < PLAN_REPORT_ROWS or p.action in (SKIP, ERROR)
+    ]
+    ImportJob.objects.filter(pk=job.pk, status=ImportStatus.PLANNING).update(
+        status=ImportStatus.PLANNED,
+        plan={"totals": totals, "rows": listed},
+        updated_at=timezone.now(),
+    )
+    job.refresh_from_db()
+    return job
+
+
+def _parsed_rows(job: ImportJob) -> list[parsing.Row]:
+    preset = parsing.PRESETS.get(job.source, parsing.PRESETS[parsing.GENERIC])
+    return parsing.parse_rows(
+        table=import_job_table(job=job),
+        mapping=job.mapping,
+        has_header=job.has_header,
+        mode=job.mode,
+        transactions=preset.transactions,
+        tiers=_tier_lookup(job),
+    )
+
+
+def _tier_lookup(job: ImportJob) -> dict[str, int | None]:
+    """The file's tier names (lowercased) -> Setia tier id, None to ignore the name."""
+    lookup: dict[str, int | None] = {
+        name.lower(): pk
+        for pk, name in Tier.objects.filter(shop=job.shop).values_list("pk", "name")
+    }
+    lookup.update(job.tier_map)
+    return lookup
+
+
+def _plan_rows(job: ImportJob, rows: list[parsing.Row]) -> list[RowPlan]:
+    tiers = {tier.pk: tier for tier in Tier.objects.filter(shop=job.shop)}
+    tier_ids = _tier_lookup(job)
+    # A history file may move one member several times: each row starts where the last left.
+    running: dict[int, int] = {}
+    new_members: dict[str, int] = {}
+    plans = []
+    for batch in _batches(rows, LOOKUP_BATCH):
+        by_id, by_email = _members_for(job.shop, batch)
+        applied = set(
+            ImportedRow.objects.filter(
+                shop=job.shop, key__in=[_row_key(job, row) for row in batch]
+            ).values_list("key", flat=True)
+        )
+        for row in batch:
+            if not row.ok:
+                plans.append(_error_plan(row))
+                continue
+            if _row_key(job, row) in applied:
+                plans.append(_plan(row, ALREADY, problems=[{"code": ALREADY}]))
+                continue
+            found = _match(row, by_id, by_email)
+            if isinstance(found, RowPlan):
+                plans.append(found)
+                continue
+            tier = tiers.get(tier_ids.get(row.tier_name.lower())) if row.tier_name else None
+            if found is None:
+                balance = new_members.get(row.customer_id, 0)
+            else:
+                balance = running.get(found.pk, found.points_balance)
+            plan = _decide(row, found, balance=balance, mode=job.mode, tier=tier)
+            if found is None and row.customer_id in new_members and plan.action == NEW:
+                # enrolled by an earlier row of this file
+                plan.action = UPDATE if plan.points_change or plan.tier else UNCHANGED
+            if plan.balance_after is not None:
+                if found is None:
+                    new_members[row.customer_id] = plan.balance_after
+                else:
+                    running[found.pk] = plan.balance_after
+            plans.append(plan)
+    return plans
+
+
+def _totals(plans: list[RowPlan]) -> dict:
+    totals = {action: 0 for action in (NEW, UPDATE, UNCHANGED, ALREADY, SKIP, ERROR)}
+    for plan in plans:
+        totals[plan.action] += 1
+    totals["rows"] = len(plans)
+    totals["points_added"] = sum(p.points_change for p in plans if p.points_change > 0)
+    totals["points_removed"] = -sum(p.points_change for p in plans if p.points_change < 0)
+    totals["tiers_set"] = sum(1 for p in plans if p.tier)
+    return totals
+
+
+# --- deciding a row (the dry run and apply share it) ------------------------------------------
+
+
+def _members_for(
+    shop: Shop, rows: Iterable[parsing.Row]
+) -> tuple[dict[str, Member], dict[str, list[Member]]]:
+    rows = list(rows)
+    ids = {row.customer_id for row in rows if row.customer_id}
+    emails = {row.email for row in rows if row.email}
+    by_id = {
+        m.platform_customer_id: m
+        for m in Member.objects.filter(shop=shop, platform_customer_id__in=ids)
+    }
+    by_email: dict[str, list[Member]] = {}
+    matches = (
+        Member.objects.filter(shop=shop)
+        .annotate(email_lower=Lower("email"))
+        .filter(email_lower__in=emails)
+        .order_by("pk")
+    )
+    for member in matches:
+        by_email.setdefault(member.email_lower, []).append(member)
+    return by_id, by_email
+
+
+def _match(
+    row: parsing.Row, by_id: dict[str, Member], by_email: dict[str, list[Member]]
+) -> Member | RowPlan | None:
+    """The row's member; None: a new member (the row has a customer id no member has); or the
+    plan of a row that cannot be applied."""
+    if row.customer_id:
+        member = by_id.get(row.customer_id)
+        if member is None:
+            others = by_email.get(row.email, []) if row.email else []
+            if others:
+                taken = {"code": "email_taken", "customer_id": others[0].platform_customer_id}
+                return _plan(row, SKIP, problems=[taken])
+            return None
+    else:
+        found = by_email.get(row.email, [])
+        if not found:
+            return _plan(row, SKIP, problems=[{"code": "no_member"}])
+        if len(found) > 1:
+            return _plan(row, SKIP, problems=[{"code": "several_members", "count": len(found)}])
+        member = found[0]
+    if member.status != MemberStatus.ACTIVE:
+        return _plan(row, SKIP, problems=[{"code": "member_not_active"}])
+    return member
+
+
+def _decide(
+    row: parsing.Row, member: Member | None, *, balance: int, mode: str, tier: Tier | None
+) -> RowPlan:
+    notes = _notes(row)
+    change = 0
+    if row.points is not None:
+        change = row.points - balance if mode == ImportMode.REPLACE else row.points
+        if balance + change < 0:
+            overdraw = {"code": "overdraw", "points": -change, "balance": balance}
+            return _plan(row, SKIP, problems=[overdraw], notes=notes, balance_before=balance)
+    tier_name = (
+        tier.name if tier is not None and (member is None or member.tier_id != tier.pk) else ""
+    )
+    profile = _profile_changes(row, member)
+    if member is None:
+        action = NEW
+    elif change or tier_name or profile:
+        action = UPDATE
+    else:
+        action = UNCHANGED
+    return _plan(
+        row,
+        action,
+        balance_before=balance,
+        balance_after=balance + change,
+        points_change=change,
+        tier=tier_name,
+        profile=profile,
+        notes=notes,
+    )
+
+
+def _profile_changes(row: parsing.Row, member: Member | None) -> list[str]:
+    """The details the row fills in: only what the member does not have yet."""
+    changes = []
+    if row.first_name and not (member and member.first_name):
+        changes.append("first_name")
+    if row.last_name and not (member and member.last_name):
+        changes.append("last_name")
+    if row.birthday and not (member and member.birthday_month):
+        changes.append("birthday")
+    return changes
+
+
+def _notes(row: parsing.Row) -> list[dict]:
+    notes = []
+    if row.points_rounded_from:
+        notes.append({"code": "rounded", "value": row.points_rounded_from, "points": row.points})
+    if row.points_spent:
+        notes.append({"code": "spent_not_imported", "value": row.points_spent})
+    if row.points_pending:
+        notes.append({"code": "pending_not_imported", "value": row.points_pending})
+    return notes
+
+
+def _plan(row: parsing.Row, action: str, **fields) -> RowPlan:
+    return RowPlan(
+        number=row.number, action=action, email=row.email, customer_id=row.customer_id, **fields
+    )
+
+
+def _error_plan(row: parsing.Row) -> RowPlan:
+    return _plan(row, ERROR, problems=[p.as_dict() for p in row.problems], notes=_notes(row))
+
+
+# --- apply ------------------------------------------------------------------------------------
+
+
+def import_job_start_apply(*, job: ImportJob, actor: str) -> bool:
+    """Start applying a job whose dry run is ready, or resume one that stopped (failed, or no
+    progress for a while: its worker died). False when there is nothing to start."""
+    now = timezone.now()
+    with transaction.atomic():
+        started = ImportJob.objects.filter(
+            pk=job.pk, shop=job.shop, status=ImportStatus.PLANNED
+        ).update(status=ImportStatus.APPLYING, applied_by=actor, started_at=now, updated_at=now)
+        resumed = 0
+        if not started:
+            resumed = ImportJob.objects.filter(
+                pk=job.pk, shop=job.shop, started_at__isnull=False, status=ImportStatus.FAILED
+            ).update(status=ImportStatus.APPLYING, failure="", updated_at=now)
+        if not (started or resumed):
+            return False
+        job.refresh_from_db()
+        audit_record(
+            shop=job.shop,
+            actor=actor,
+            action="imports.apply" if started else "imports.resume",
+            target=job,
+            after=audit_snapshot(
+                instance=job, fields=["filename", "content_hash", "mode", "total_rows"]
+            ),
+            note=f"{job.filename}: {job.mode}, from row {job.processed_rows + 1} of the data",
+        )
+        if job.is_large:
+            transaction.on_commit(lambda: _enqueue_apply(job.pk), robust=True)
+    if not job.is_large:
+        while not import_job_apply_slice(job_id=job.pk, max_rows=APPLY_SLICE_ROWS):
+            pass
+        job.refresh_from_db()
+    return True
+
+
+def import_job_apply_slice(*, job_id: int, max_rows: int) -> bool:
+    """Apply up to `max_rows` rows from where the job stands; True when the job is finished.
+    Each row is one transaction that also moves the job's progress, so a job can stop anywhere
+    and resume exactly."""
+    job = ImportJob.objects.select_related("shop").get(pk=job_id)
+    if job.status != ImportStatus.APPLYING:
+        return True
+    try:
+        rows = _parsed_rows(job)
+        start = job.processed_rows
+        program = Program.objects.get(shop=job.shop)
+        tiers = {tier.pk: tier for tier in Tier.objects.filter(shop=job.shop)}
+        tier_ids = _tier_lookup(job)
+        for index in range(start, min(start + max_rows, len(rows))):
+            _apply_row(job, rows[index], index, program=program, tiers=tiers, tier_ids=tier_ids)
+    except Exception as exc:
+        logger.exception("import %s failed", job_id)
+        ImportJob.objects.filter(pk=job_id).update(
+            status=ImportStatus.FAILED, failure=f"{type(exc).__name__}: {exc}"[:2000]
+        )
+        return True
+    job.refresh_from_db(fields=["processed_rows", "total_rows"])
+    if job.processed_rows < job.total_rows:
+        return False
+    ImportJob.objects.filter(pk=job_id, status=ImportStatus.APPLYING).update(
+        status=ImportStatus.DONE, finished_at=timezone.now(), updated_at=timezone.now()
+    )
+    return True
+
+
+class _NotApplied(Exception):
+    def __init__(self, plan: RowPlan):
+        self.plan = plan
+
+
+COUNTER = {
+    NEW: "created_count",
+    UPDATE: "updated_count",
+    UNCHANGED: "unchanged_count",
+    ALREADY: "already_applied_count",
+    SKIP: "skipped_count",
+    ERROR: "error_count",
+}
+
+
+def _apply_row(
+    job: ImportJob,
+    row: parsing.Row,
+    index: int,
+    *,
+    program: Program,
+    tiers: dict[int, Tier],
+    tier_ids: dict[str, int | None],
+) -> RowPlan:
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            plan = _apply_row_locked(
+                job, row, program=program, tiers=tiers, tier_ids=tier_ids, now=now
+            )
+            _advance(job, index, plan)
+            return plan
+    except _NotApplied as not_applied:
+        # Everything the row did is rolled back; its outcome is recorded on its own.
+        plan = not_applied.plan
+        with transaction.atomic():
+            _advance(job, index, plan)
+        return plan
+
+
+def _apply_row_locked(
+    job: ImportJob,
+    row: parsing.Row,
+    *,
+    program: Program,
+    tiers: dict[int, Tier],
+    tier_ids: dict[str, int | None],
+    now: datetime,
+) -> RowPlan:
+    if not row.ok:
+        raise _NotApplied(_error_plan(row))
+    by_id, by_email = _members_for(job.shop, [row])
+    found = _match(row, by_id, by_email)
+    if isinstance(found, RowPlan):
+        raise _NotApplied(found)
+    try:
+        with transaction.atomic():
+            marker = ImportedRow.objects.create(
+                shop=job.shop, job=job, key=_row_key(job, row), row_number=row.number, action=""
+            )
+    except IntegrityError:
+        raise _NotApplied(_plan(row, ALREADY, problems=[{"code": ALREADY}])) from None
+    created = False
+    if found is None:
+        found, created = member_get_or_create(
+            shop=job.shop,
+            platform_customer_id=row.customer_id,
+            email=row.email,
+            first_name=row.first_name,
+            last_name=row.last_name,
+        )
+    if job.mode == ImportMode.REPLACE or (row.points or 0) < 0:
+        # Due pending points and expired lots first: the balance read under the lock is the
+        # one the ledger will see (adding needs no balance; a debit is checked by the ledger).
+        ledger_release_due(member=found, now=now)
+        ledger_expire_due(member=found, now=now)
+    member = member_lock(member_id=found.pk)
+    tier = tiers.get(tier_ids.get(row.tier_name.lower())) if row.tier_name else None
+    plan = _decide(
+        row, None if created else member, balance=member.points_balance, mode=job.mode, tier=tier
+    )
+    if plan.action in (SKIP, ERROR):
+        raise _NotApplied(plan)
+    _fill_profile(member, row, plan.profile, enrolled=row.enrolled if created else None)
+    _move_points(job, row, member, plan.points_change, program=program, now=now)
+    if plan.tier:
+        tier_assign(
+            member=member,
+            tier=tier,
+            actor=job.applied_by or job.created_by,
+            reason=f"Imported from {job.filename}, row {row.number}",
+            now=now,
+        )
+    marker.member = member
+    marker.action = plan.action
+    marker.points_change = plan.points_change
+    marker.save(update_fields=["member", "action", "points_change"])
+    return plan
+
+
+def _fill_profile(member: Member, row: parsing.Row, fields: list[str], *, enrolled) -> None:
+    update = []
+    if "first_name" in fields:
+        member.first_name = row.first_name
+        update.append("first_name")
+    if "last_name" in fields:
+        member.last_name = row.last_name
+        update.append("last_name")
+    if "birthday" in fields:
+        member.birthday_month = row.birthday.month
+        member.birthday_day = row.birthday.day
+        member.birthday_year = row.birthday.year
+        update += ["birthday_month", "birthday_day", "birthday_year"]
+    if enrolled is not None:
+        member.enrolled_at = datetime.combine(enrolled, time(), tzinfo=UTC)
+        update.append("enrolled_at")
+    if update:
+        member.save(update_fields=[*update, "updated_at"])
+
+
+def _move_points(
+    job: ImportJob, row: parsing.Row, member: Member, change: int, *, program, now
+) -> None:
+    if not change:
+        return
+    common = {
+        "member": member,
+        "points": abs(change),
+        "idempotency_key": _row_key(job, row),
+        "source_type": SOURCE_TYPE,
+        "source_id": f"{job.content_hash[:16]}:{row.number}",
+        "kind": EntryKind.ADJUST,
+        "reason": f"Imported from {job.filename}, row {row.number} ({job.mode})",
+        "actor": job.applied_by or job.created_by,
+        "now": now,
+    }
+    if change > 0:
+        ledger_credit(**common, expires_at=credit_expires_at(program=program, earned_at=now))
+    else:
+        ledger_debit(**common)
+
+
+def _advance(job: ImportJob, index: int, plan: RowPlan) -> None:
+    """Count the row and move the resume point past it, in the row's transaction."""
+    updates = {
+        "processed_rows": index + 1,
+        COUNTER[plan.action]: F(COUNTER[plan.action]) + 1,
+        "updated_at": timezone.now(),
+    }
+    if plan.points_change > 0:
+        updates["points_added"] = F("points_added") + plan.points_change
+    elif plan.points_change < 0:
+        updates["points_removed"] = F("points_removed") - plan.points_change
+    if plan.action in (SKIP, ERROR, ALREADY):
+        locked = ImportJob.objects.select_for_update().only("apply_problems").get(pk=job.pk)
+        problems = [p for p in locked.apply_problems if p["number"] != plan.number]
+        if len(problems) < MAX_LISTED_PROBLEMS:
+            updates["apply_problems"] = [*problems, plan.as_dict()]
+    ImportJob.objects.filter(pk=job.pk).update(**updates)
+
+
+def _row_key(job: ImportJob, row: parsing.Row) -> str:
+    return f"import:{job.content_hash}:{job.mode}:{row.number}"
+
+
+def _batches(items: list, size: int):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _enqueue_plan(job_id: int) -> None:
+    from loyalty.imports.tasks import plan_import_job
+
+    plan_import_job.delay(job_id)
+
+
+def _enqueue_apply(job_id: int) -> None:
+    from loyalty.imports.tasks import apply_import_job
+
+    apply_import_job.delay(job_id)
+
+
+def imported_entries(*, job: ImportJob):
+    """The ledger entries a job's file wrote (any job that applied the same file)."""
+    return LedgerEntry.objects.filter(
+        shop=job.shop, source_type=SOURCE_TYPE, source_id__startswith=f"{job.content_hash[:16]}:"
+    )

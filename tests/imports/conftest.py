@@ -1,0 +1,28 @@
+from pathlib import Path
+
+import pytest
+
+from loyalty.ledger.services import ledger_credit
+from tests.factories import MemberFactory, ShopFactory
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def read_fixture(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def member_with(shop, *, email: str, points: int = 0, customer_id: str | None = None, **fields):
+    extra = {"platform_customer_id": customer_id} if customer_id else {}
+    member = MemberFactory(shop=shop, email=email, **extra, **fields)
+    if points:
+        ledger_credit(
+            member=member, points=points, idempotency_key=f"seed:{member.pk}", source_type="test"
+        )
+    member.refresh_from_db()
+    return member
+
+
+@pytest.fixture
+def shop(db):
+    return ShopFactory(access_token="shpat_x", domain="batik-aisyah.myshopify.com")
