@@ -101,5 +101,5 @@
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
-  document.addEventListener("setia:page", start); // a page swapped in by the admin's script
+  document.addEventListener("admin:load", start); // a page swapped in by admin.js
 })();

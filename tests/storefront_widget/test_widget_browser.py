@@ -5,6 +5,7 @@ and `redeem` calls through the stand-in's app proxy, signed as Shopify signs the
 test-artifacts/storefront_widget/."""
 
 import re
+from urllib.parse import urlencode
 
 import pytest
 from django.db import connections
@@ -13,7 +14,10 @@ from django.test import override_settings
 from loyalty.ledger.services import ledger_credit
 from loyalty.rewards.models import Redemption
 from loyalty.tiers.services import tier_evaluate
+from storefront_widget.models import WidgetSettings
+from storefront_widget.services import widget_settings_update
 from tests.factories import MemberFactory, RewardFactory, TierFactory
+from tests.merchant_admin.helpers import session_token
 from tests.platforms.shopify.helpers import SHOP
 from tests.platforms.shopify.test_admin_browser import browser  # noqa: F401 (fixture)
 from tests.storefront_widget.bundle import ROOT, built_widget
@@ -328,3 +332,98 @@ def test_a_failed_redemption_is_retried_with_the_same_idempotency_key(
     assert re.fullmatch("[0-9a-f]{32}", sent[0]["idempotency_key"])
     assert Redemption.objects.get().idempotency_key == sent[0]["idempotency_key"]
     assert [e for e in page.errors if "Failed to load resource" not in e] == []
+
+
+def test_the_merchants_look_colours_place_label_and_strings_reach_the_storefront(
+    member, rewards, shopify_shop, visit
+):
+    widget_settings_update(
+        shop=shopify_shop,
+        actor="staff:1",
+        values={
+            "program_name": "Kelab Batik",
+            "primary_color": "#aa3300",
+            "background_color": "#fffaf0",
+            "text_color": "#222222",
+            "position": "bottom-left",
+            "label": "Club points",
+            "strings": {"ms": {"balance": "Mata Batik anda", "label": "Kelab"}},
+        },
+    )
+
+    page = visit()
+    launcher = page.locator(LAUNCHER)
+    launcher.filter(has_text="1,250 points").wait_for()
+    assert launcher.inner_text().startswith("Club points")
+    assert computed(page, LAUNCHER)["background-color"] == "rgb(170, 51, 0)"
+    assert computed(page, LAUNCHER)["color"] == "rgb(255, 255, 255)"
+    assert computed(page, LAUNCHER)["box"][0] == 20  # bottom-left, 20 px in
+    assert layout_shift(page) == 0
+    launcher.click()
+    dialog = page.locator(DIALOG)
+    dialog.wait_for(state="visible")
+    assert page.locator("setia-launcher h2").inner_text() == "Kelab Batik"
+    assert computed(page, DIALOG)["background-color"] == "rgb(255, 250, 240)"
+    assert computed(page, DIALOG)["color"] == "rgb(34, 34, 34)"
+    assert computed(page, DIALOG)["box"][0] == 20
+    shot(page, "look-merchant")
+
+    malay = visit(locale="ms")
+    malay.locator(LAUNCHER).filter(has_text="1,250 mata").wait_for()
+    assert malay.locator(LAUNCHER).inner_text().startswith("Kelab")
+    malay.locator(LAUNCHER).click()
+    assert "Mata Batik anda" in malay.locator(DIALOG).inner_text()
+
+    # The theme's own custom properties still win over the merchant's settings.
+    page.add_style_tag(content="setia-launcher { --setia-accent: #0000ff; }")
+    assert computed(page, LAUNCHER)["background-color"] == "rgb(0, 0, 255)"
+    assert page.errors == [] and malay.errors == []
+
+
+def test_the_admin_preview_runs_the_real_widget_and_follows_the_form(
+    member,
+    rewards,
+    shopify_shop,
+    storefront,
+    browser,  # noqa: F811
+):
+    query = urlencode(
+        {"shop": SHOP, "host": "YWRtaW4", "embedded": "1", "id_token": session_token(SHOP)}
+    )
+    context = browser.new_context(viewport={"width": 1280, "height": 1000}, reduced_motion="reduce")
+    page = context.new_page()
+    errors = []
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{storefront.app_url}/app/widget/?{query}")
+
+    stage = page.locator("#widget-stage")
+    launcher = stage.locator("setia-launcher button.b")
+    launcher.filter(has_text="1,250 points").wait_for()
+    dialog = stage.locator("[role=dialog]")
+    dialog.wait_for(state="visible")  # opened for the merchant
+    box, frame = launcher.bounding_box(), stage.bounding_box()
+    assert frame["x"] <= box["x"] and box["x"] + box["width"] <= frame["x"] + frame["width"]
+    assert box["y"] + box["height"] <= frame["y"] + frame["height"]  # inside the box, not the page
+    assert "RM10 off" in dialog.inner_text()
+
+    page.locator("#id_primary_color").fill("#aa3300")
+    page.locator("#id_label").fill("Kelab Batik")
+    page.locator("#id_program_name").fill("Batik Club")
+    page.get_by_label("Bottom left").check()
+    stage.locator("button.b").filter(has_text="Kelab Batik").wait_for()
+    launcher = stage.locator("setia-launcher button.b")
+    assert launcher.evaluate("(b) => getComputedStyle(b).backgroundColor") == "rgb(170, 51, 0)"
+    assert launcher.bounding_box()["x"] < frame["x"] + 40
+    stage.locator("[role=dialog] h2").filter(has_text="Batik Club").wait_for()
+
+    page.locator("#widget-preview-locale").select_option("ar")
+    stage.locator("[role=dialog][dir=rtl]").wait_for()
+    shot(page, "admin-preview")
+    page.screenshot(path=str(ARTIFACTS / "admin-page.png"), full_page=True)
+    page.locator("#widget-preview-guest").check()
+    stage.locator("[data-guest]").wait_for()
+    assert not WidgetSettings.objects.filter(shop=shopify_shop).exists()  # a preview saves nothing
+    assert [e for e in errors if "Failed to load resource" not in e] == []
+    context.close()
+    connections.close_all()
