@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install widget run test lint format bench bench-earning bench-storefront clean
+.PHONY: install widget catalogues msgfmt run test lint format bench bench-earning bench-storefront clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,7 +30,26 @@ $(WIDGET): $(WIDGET_DEPS) $(WIDGET_DIR)/build.mjs $(wildcard $(WIDGET_DIR)/src/*
 
 widget: $(WIDGET)
 
-install: $(STAMP) $(WIDGET)
+# The admin's translations: each area's locale/<lang>/LC_MESSAGES/django.po compiled to .mo by
+# msgfmt (Debian's gettext, installed when missing and apt-get can, as root), when it changes.
+CATALOGUES := $(patsubst %.po,%.mo,$(wildcard loyalty/*/locale/*/LC_MESSAGES/django.po \
+	loyalty/*/*/locale/*/LC_MESSAGES/django.po))
+
+msgfmt:
+	@command -v msgfmt >/dev/null 2>&1 || { \
+		echo "install: installing gettext (msgfmt)"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext >/dev/null 2>&1 || \
+		{ apt-get update -qq >/dev/null 2>&1 && \
+		  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext >/dev/null 2>&1; } || true; }
+	@command -v msgfmt >/dev/null 2>&1 || { \
+		echo "install: msgfmt is missing: install gettext (apt-get install gettext)"; exit 1; }
+
+%.mo: %.po | msgfmt
+	msgfmt --check-format -o $@ $<
+
+catalogues: $(CATALOGUES)
+
+install: $(STAMP) $(WIDGET) catalogues
 
 # Development configuration for `make run` (DEBUG=1: SQLite, in-process tasks, dev secrets).
 .env:

@@ -3,8 +3,10 @@
 from datetime import UTC, datetime
 
 import pytest
+from django.test import override_settings
 
 from loyalty.ledger.services import ledger_credit
+from loyalty.merchant_admin.shell import SHOPIFY_APP_BRIDGE, app_bridge_url
 from tests.factories import MemberFactory, ShopFactory
 from tests.merchant_admin.helpers import admin_get
 
@@ -42,3 +44,131 @@ def test_home_shows_members_and_points_outstanding_of_this_shop_only(client, sho
     assert '<div class="stat-value" data-stat="members">2</div>' in html
     assert '<div class="stat-value" data-stat="points-outstanding">150</div>' in html
     assert "120 spendable, 30 pending" in html
+
+
+def test_page_is_in_the_language_shopify_passed_and_links_keep_it(client, shop):
+    response = admin_get(client, "/app/?locale=ms-MY", shop)
+
+    assert response.status_code == 200
+    assert response["Content-Language"] == "ms"
+    html = response.content.decode()
+    assert '<html lang="ms" dir="ltr">' in html
+    assert "Mata belum ditebus" in html  # "Points outstanding"
+    assert '<a href="/app/members/?locale=ms">Ahli</a>' in html
+
+
+def test_arabic_page_is_right_to_left(client, shop):
+    response = admin_get(client, "/app/?locale=ar", shop)
+
+    html = response.content.decode()
+    assert '<html lang="ar" dir="rtl">' in html
+    assert "النقاط القائمة" in html
+
+
+def test_thai_page(client, shop):
+    response = admin_get(client, "/app/members/?locale=th", shop)
+
+    html = response.content.decode()
+    assert '<html lang="th" dir="ltr">' in html
+    assert "<h1>สมาชิก</h1>" in html
+
+
+def test_fetches_after_a_redirect_keep_the_language_through_accept_language(client, shop):
+    response = admin_get(client, "/app/", shop, HTTP_ACCEPT_LANGUAGE="th")
+
+    assert '<html lang="th" dir="ltr">' in response.content.decode()
+
+
+def test_an_unknown_locale_falls_back_to_english(client, shop):
+    response = admin_get(client, "/app/?locale=xx", shop)
+
+    html = response.content.decode()
+    assert '<html lang="en" dir="ltr">' in html
+    assert '<a href="/app/members/">Members</a>' in html
+
+
+def test_navigation_marks_the_current_area(client, shop):
+    member = MemberFactory(shop=shop)
+
+    response = admin_get(client, f"/app/members/{member.pk}/", shop)
+
+    assert '<a href="/app/members/" aria-current="page">Members</a>' in response.content.decode()
+
+
+def test_navigation_skips_areas_without_a_landing_page():
+    from django.urls import NoReverseMatch, reverse
+
+    from loyalty.merchant_admin.shell import NAVIGATION, navigation
+
+    def defined(name):
+        try:
+            reverse(name)
+        except NoReverseMatch:
+            return False
+        return True
+
+    items = navigation(current_url_name="admin-home", language="en")
+
+    assert [item.url_name for item in items] == [n for n, _ in NAVIGATION if defined(n)]
+    assert items[0].url_name == "admin-home" and items[0].current
+
+
+@pytest.mark.urls("tests.merchant_admin.test_shell_urls")
+def test_navigation_without_the_other_areas_lists_only_what_exists():
+    from loyalty.merchant_admin.shell import navigation
+
+    items = navigation(current_url_name="admin-members", language="th")
+
+    assert [(item.url_name, item.href, item.current) for item in items] == [
+        ("admin-home", "/app/?locale=th", False),
+        ("admin-members", "/app/members/?locale=th", True),
+    ]
+
+
+@override_settings(APP_BRIDGE_URL="", SHOPIFY_API_ORIGIN="")
+def test_app_bridge_comes_from_shopifys_cdn_in_production():
+    assert (
+        app_bridge_url()
+        == SHOPIFY_APP_BRIDGE
+        == ("https://cdn.shopify.com/shopifycloud/app-bridge.js")
+    )
+
+
+@override_settings(APP_BRIDGE_URL="", SHOPIFY_API_ORIGIN="http://127.0.0.1:8765")
+def test_app_bridge_comes_from_the_local_standin_when_shopify_is_the_standin():
+    assert app_bridge_url() == "http://127.0.0.1:8765/admin/apps/shopifycloud/app-bridge.js"
+
+
+@override_settings(APP_BRIDGE_URL="https://example.test/ab.js", SHOPIFY_API_ORIGIN="")
+def test_app_bridge_url_setting_wins():
+    assert app_bridge_url() == "https://example.test/ab.js"
+
+
+def test_home_page_loads_app_bridge_first_and_the_admin_assets(client, shop):
+    html = admin_get(client, "/app/", shop).content.decode()
+
+    head = html.split("</head>")[0]
+    assert head.index(f'<script src="{app_bridge_url()}"') < head.index("<link rel=")
+    assert '<meta name="shopify-api-key" content="test-api-key">' in head
+    assert '<link rel="stylesheet" href="/static/merchant_admin/admin.css">' in head
+    assert '<script src="/static/merchant_admin/admin.js" defer></script>' in head
+
+
+def test_home_checklist_links_to_areas_that_exist(client, shop):
+    html = admin_get(client, "/app/", shop).content.decode()
+
+    assert '<li><a href="/app/members/">Welcome your first members</a>' in html
+
+
+def test_home_is_a_json_answer_when_asked_for_json(client, shop):
+    MemberFactory(shop=shop)
+
+    response = admin_get(client, "/app/", shop, HTTP_ACCEPT="application/json")
+
+    assert response.json() == {"shop": shop.domain, "members": 1}
+
+
+def test_home_without_a_session_token_is_refused(client, shop):
+    response = client.get("/app/", HTTP_AUTHORIZATION="Bearer not-a-token")
+
+    assert response.status_code == 401
