@@ -979,7 +979,7 @@ def test_the_audit_log_lists_the_shops_entries_newest_first_with_before_and_afte
     page = response.content.decode()
     assert "Program settings changed" in page
     assert "Earn rule added" in page
-    assert "<code>name</code>: Rewards → Batik Rewards" in page
-    assert "<code>include_shipping</code>: no → yes" in page
+    assert "Program name: <del>Rewards</del> → <ins>Batik Rewards</ins>" in page
+    assert "Shipping earns points: <del>no</del> → <ins>yes</ins>" in page
     assert "Secret" not in page
     assert "staff:99" not in page

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from loyalty.earning.engine import RuleEffect, RuleKind, RuleTarget
 from loyalty.earning.models import ActionCap, ActionKind, ActionRule, EarnRule
@@ -711,3 +712,49 @@ class StarterRewardsForm(forms.Form):
         widget=forms.RadioSelect,
         initial="ladder",
     )
+
+
+# The models' choice labels are English; the forms translate them at runtime (`_choices`), and
+# the pages show them through `{% translate %}`. Listed here so that they are in this area's
+# catalogue.
+MODEL_LABELS = (
+    gettext_noop("Round down"),
+    gettext_noop("Round to nearest"),
+    gettext_noop("Round up"),
+    gettext_noop("Order paid"),
+    gettext_noop("Order fulfilled"),
+    gettext_noop("Future earnings repay it first"),
+    gettext_noop("Forgive it"),
+    gettext_noop("Points never expire"),
+    gettext_noop("Each earn expires N days after it was earned"),
+    gettext_noop("The whole balance expires after N days without activity"),
+    gettext_noop("Points earned"),
+    gettext_noop("Amount spent"),
+    gettext_noop("Number of orders"),
+    gettext_noop("Lifetime"),
+    gettext_noop("Calendar year"),
+    gettext_noop("Rolling 12 months"),
+    gettext_noop("Never downgrade"),
+    gettext_noop("At the end of the qualifying period"),
+    gettext_noop("After a grace period below the threshold"),
+    gettext_noop("Join the program"),
+    gettext_noop("Birthday"),
+    gettext_noop("Membership anniversary"),
+    gettext_noop("Subscribe to the newsletter"),
+    gettext_noop("Review a product"),
+    gettext_noop("Follow on social media"),
+    gettext_noop("Share on social media"),
+    gettext_noop("Custom action"),
+    gettext_noop("Once ever"),
+    gettext_noop("Once a day"),
+    gettext_noop("Once a year"),
+    gettext_noop("Fixed amount off"),
+    gettext_noop("Percentage off"),
+    gettext_noop("Free shipping"),
+    gettext_noop("Free product"),
+    gettext_noop("Points to money (variable)"),
+    gettext_noop("Charity donation"),
+    gettext_noop("Product"),
+    gettext_noop("Campaign"),
+    gettext_noop("Milestone"),
+)

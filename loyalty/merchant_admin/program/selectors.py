@@ -64,6 +64,7 @@ def example_points(*, program: Program, amount: Decimal = EXAMPLE_ORDER) -> int:
 @dataclass(frozen=True)
 class Change:
     field: str
+    label: str
     before: object
     after: object
 
@@ -78,11 +79,15 @@ def _shown(value) -> str:
     return str(value)
 
 
-def audit_changes(entry: AuditEntry) -> list[Change]:
-    """The fields an entry changed, each with its value before and after ("—" for none)."""
+def audit_changes(entry: AuditEntry, *, labels: dict | None = None) -> list[Change]:
+    """The fields an entry changed, each with its label (the editor's, when known) and its
+    value before and after ("—" for none)."""
     before, after = entry.before or {}, entry.after or {}
     names = list(dict.fromkeys([*before, *after]))
-    return [Change(n, _shown(before.get(n)), _shown(after.get(n))) for n in names]
+    labels = labels or {}
+    return [
+        Change(n, str(labels.get(n, n)), _shown(before.get(n)), _shown(after.get(n))) for n in names
+    ]
 
 
 def audit_action_label(action: str) -> str:

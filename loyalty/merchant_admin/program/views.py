@@ -32,6 +32,16 @@ from loyalty.rewards.models import Reward, RewardKind
 from loyalty.tiers.models import Tier
 
 AUDIT_PAGE_SIZE = 50
+# How the audit log names a changed field: the editors' labels (the program's fields first).
+FIELD_LABELS = {
+    **forms.RewardForm.Meta.labels,
+    **forms.TierForm.Meta.labels,
+    **forms.ActionRuleForm.Meta.labels,
+    **forms.EarnRuleForm.Meta.labels,
+    **forms.TierSettingsForm.Meta.labels,
+    **forms.ExpiryForm.Meta.labels,
+    **forms.ProgramSettingsForm.Meta.labels,
+}
 
 
 def program_view(methods=("GET",)):
@@ -325,7 +335,11 @@ def audit(request: HttpRequest) -> HttpResponse:
     paginator = Paginator(audit_entries(shop=request.shop), AUDIT_PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     rows = [
-        {"entry": e, "label": audit_action_label(e.action), "changes": audit_changes(e)}
+        {
+            "entry": e,
+            "label": audit_action_label(e.action),
+            "changes": audit_changes(e, labels=FIELD_LABELS),
+        }
         for e in page.object_list
     ]
     return _page(request, "audit.html", {"page": page, "rows": rows})
