@@ -15,13 +15,19 @@ from loyalty.core.events import (
 )
 from loyalty.earning import services as earning
 from loyalty.earning.actions import action_claim_if_rewarded
+from loyalty.earning.batch import order_events_received
 from loyalty.earning.models import ActionKind
 from loyalty.members.services import member_sync_customer
 from loyalty.privacy import services as privacy
+from loyalty.rewards.selectors import redemption_codes_open
 from loyalty.rewards.services import redemption_mark_used
 from loyalty.shops.models import Shop
 from loyalty.shops.services import shop_uninstall
-from loyalty.tiers.services import tier_evaluate_customer, tier_evaluate_order_buyer
+from loyalty.tiers.services import (
+    tier_evaluate_customer,
+    tier_evaluate_order_buyer,
+    tiers_in_use,
+)
 
 
 class PlatformRecords:
@@ -32,6 +38,29 @@ class PlatformRecords:
 
     def delete_shop(self, shop: Shop) -> int:
         return 0
+
+
+def handle_order_events(events: list[OrderEvent], *, shop: Shop) -> list[str | None]:
+    """Apply many order events of one shop at once where that gives the same result as
+    `handle_event` one by one (first sightings of members' orders); `None` for the others,
+    which the caller hands to `handle_event`. Runs in the caller's transaction."""
+    in_use = redemption_codes_open(
+        shop=shop, codes=[code for event in events for code in event.order.discount_codes]
+    )
+    uses_a_code = [
+        bool(in_use & {c.strip().upper() for c in event.order.discount_codes if c})
+        for event in events
+    ]
+    batchable = [i for i, event in enumerate(events) if not uses_a_code[i]]
+    done = order_events_received(shop=shop, events=[events[i] for i in batchable])
+    outcomes: list[str | None] = [None] * len(events)
+    for i, outcome in zip(batchable, done, strict=True):
+        outcomes[i] = outcome
+    if tiers_in_use(shop=shop):
+        for i, outcome in enumerate(outcomes):
+            if outcome is not None:
+                tier_evaluate_order_buyer(shop=shop, order_id=events[i].order.order_id)
+    return outcomes
 
 
 def handle_event(event: DomainEvent, *, shop: Shop, records: PlatformRecords) -> str:

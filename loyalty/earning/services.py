@@ -36,30 +36,38 @@ REDACTED_PREFIX = "redacted:"
 
 
 def order_event_received(*, shop: Shop, event: OrderEvent, now: datetime | None = None) -> str:
-    order = event.order
-    when = event.occurred_at or now or timezone.now()
     with transaction.atomic():
-        record = _locked_record(shop, order.order_id)
-        stamp = order.updated_at or when
-        if not record.facts or record.facts_updated_at is None or stamp >= record.facts_updated_at:
-            record.facts = _facts(order, before=record.facts)
-            record.facts_updated_at = stamp
-        redacted = record.platform_customer_id.startswith(REDACTED_PREFIX)
-        if order.customer and not record.platform_customer_id:
-            record.platform_customer_id = order.customer.platform_customer_id
-        if not redacted:  # an erased customer's email never comes back with a late event
-            record.email = record.email or (
-                order.email or (order.customer.email if order.customer else "")
-            )
-        if event.kind == OrderEventKind.PAID or order.financial_status in PAID_STATUSES:
-            record.paid_at = record.paid_at or when
-        if event.kind == OrderEventKind.FULFILLED or order.fulfillment_status == "fulfilled":
-            record.fulfilled_at = record.fulfilled_at or when
-        if event.kind == OrderEventKind.CANCELLED or order.cancelled_at:
-            record.cancelled_at = record.cancelled_at or order.cancelled_at or when
-        outcome = _converge(shop, record, customer=order.customer, now=now)
+        record = _locked_record(shop, event.order.order_id)
+        order_record_add_event(record=record, event=event, now=now)
+        outcome = _converge(shop, record, customer=event.order.customer, now=now)
         record.save()
     return outcome
+
+
+def order_record_add_event(
+    *, record: OrderRecord, event: OrderEvent, now: datetime | None = None
+) -> None:
+    """Add what an order event says to the order's record (in memory; the caller saves): the
+    newest order snapshot, who bought it, and whether it is paid, fulfilled or cancelled."""
+    order = event.order
+    when = event.occurred_at or now or timezone.now()
+    stamp = order.updated_at or when
+    if not record.facts or record.facts_updated_at is None or stamp >= record.facts_updated_at:
+        record.facts = _facts(order, before=record.facts)
+        record.facts_updated_at = stamp
+    redacted = record.platform_customer_id.startswith(REDACTED_PREFIX)
+    if order.customer and not record.platform_customer_id:
+        record.platform_customer_id = order.customer.platform_customer_id
+    if not redacted:  # an erased customer's email never comes back with a late event
+        record.email = record.email or (
+            order.email or (order.customer.email if order.customer else "")
+        )
+    if event.kind == OrderEventKind.PAID or order.financial_status in PAID_STATUSES:
+        record.paid_at = record.paid_at or when
+    if event.kind == OrderEventKind.FULFILLED or order.fulfillment_status == "fulfilled":
+        record.fulfilled_at = record.fulfilled_at or when
+    if event.kind == OrderEventKind.CANCELLED or order.cancelled_at:
+        record.cancelled_at = record.cancelled_at or order.cancelled_at or when
 
 
 def refund_received(*, shop: Shop, event: RefundEvent, now: datetime | None = None) -> str:
@@ -294,6 +302,14 @@ def _take_snapshot(shop: Shop, program: Program, record: OrderRecord) -> dict:
     rules = [_rule(r) for r in EarnRule.objects.filter(shop=shop, enabled=True).order_by("pk")]
     # Tiers are keyed by name, as campaign rules' `tiers` name them.
     tier = Tier.objects.filter(members=record.member_id).first() if record.member_id else None
+    return order_snapshot(program=program, rules=rules, tier=tier, paid_orders_before=paid_before)
+
+
+def order_snapshot(
+    *, program: Program, rules: list[engine.Rule], tier: Tier | None, paid_orders_before: int
+) -> dict:
+    """What an order's award is frozen with when it first earns: the program's terms, the
+    rules, and the member's tier and count of earlier paid orders."""
     return {
         "trigger": program.earn_trigger,
         "pending_days": program.pending_days,
@@ -312,7 +328,7 @@ def _take_snapshot(shop: Shop, program: Program, record: OrderRecord) -> dict:
         "member": {
             "tier": tier.name if tier else None,
             "tier_multiplier": str(tier.multiplier) if tier else "1",
-            "paid_orders_before": paid_before,
+            "paid_orders_before": paid_orders_before,
         },
     }
 

@@ -47,18 +47,23 @@ def member_sync_customer(*, shop: Shop, customer: CustomerData) -> Member | None
     ).first()
     if member is None or member.status == MemberStatus.REDACTED:
         return None
-    # A payload without a value (an order without the customer's email) clears nothing.
+    changed = member_details_changed(member=member, customer=customer)
+    if changed:  # most orders repeat what we know: no write, no row lock held for nothing
+        for name, value in changed.items():
+            setattr(member, name, value)
+        member.save(update_fields=[*changed, "updated_at"])
+    return member
+
+
+def member_details_changed(*, member: Member, customer: CustomerData) -> dict[str, str]:
+    """The contact details the customer's data would change on the member (not applied). A
+    payload without a value (an order without the customer's email) clears nothing."""
     details = {
         "email": customer.email.strip() or member.email,
         "first_name": customer.first_name or member.first_name,
         "last_name": customer.last_name or member.last_name,
     }
-    changed = [name for name, value in details.items() if getattr(member, name) != value]
-    if changed:  # most orders repeat what we know: no write, no row lock held for nothing
-        for name in changed:
-            setattr(member, name, details[name])
-        member.save(update_fields=[*changed, "updated_at"])
-    return member
+    return {name: value for name, value in details.items() if getattr(member, name) != value}
 
 
 def redacted_customer_id(*, shop: Shop, platform_customer_id: str) -> str:

@@ -178,3 +178,18 @@ def redemptions_to_settle(*, now: datetime, idle_for: timedelta, limit: int) -> 
         .order_by("updated_at", "pk")
         .values_list("pk", flat=True)[:limit]
     )
+
+
+def redemption_codes_open(*, shop: Shop, codes) -> set[str]:
+    """Which of these discount codes are Setia codes still waiting to be used (an order that
+    used one marks it used: `redemption_mark_used`). Codes compare as stored: upper case."""
+    wanted = {c.strip().upper() for c in codes if c and c.strip()}
+    if not wanted:
+        return set()
+    return set(
+        Redemption.objects.filter(
+            shop=shop,
+            code__in=wanted,
+            status__in=(RedemptionStatus.ISSUED, RedemptionStatus.PENDING),
+        ).values_list("code", flat=True)
+    )

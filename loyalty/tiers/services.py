@@ -171,7 +171,7 @@ def tier_evaluate_order_buyer(
     *, shop: Shop, order_id: str, now: datetime | None = None
 ) -> TierHistory | None:
     """After an order or refund event: the order's member may have crossed a threshold."""
-    if not _has_tiers(shop):
+    if not tiers_in_use(shop=shop):
         return None
     member_id = (
         OrderRecord.objects.filter(shop=shop, order_id=order_id)
@@ -185,7 +185,7 @@ def tier_evaluate_customer(
     *, shop: Shop, platform_customer_id: str, now: datetime | None = None
 ) -> TierHistory | None:
     """After a customer event (claimed guest orders, an action's points)."""
-    if not _has_tiers(shop):
+    if not tiers_in_use(shop=shop):
         return None
     member_id = (
         Member.objects.filter(shop=shop, platform_customer_id=platform_customer_id)
@@ -195,7 +195,7 @@ def tier_evaluate_customer(
     return _evaluate_member_id(shop, member_id, now=now)
 
 
-def _has_tiers(shop: Shop) -> bool:
+def tiers_in_use(*, shop: Shop) -> bool:
     """Many shops have no tiers: one cheap read spares their orders the evaluation's row lock
     and reads."""
     return Tier.objects.filter(shop=shop).exists()

@@ -149,19 +149,29 @@ def order_event_with_product_facts(
     """The event with each line's collections and tags filled in where a rule needs them; and
     a note for the delivery's outcome when they could not be read. Raises `AdminApiError` only
     for a transient failure."""
-    lines = event.order.lines
-    facts, note = product_facts_load(
-        shop=shop, product_ids=[line.product_id for line in lines], now=now
-    )
+    [(enriched, note)] = order_events_with_product_facts(shop=shop, events=[event], now=now)
+    return enriched, note
+
+
+def order_events_with_product_facts(
+    *, shop: Shop, events: list[OrderEvent], now: datetime | None = None
+) -> list[tuple[OrderEvent, str]]:
+    """The same for several events of one shop, with one lookup for all their products."""
+    product_ids = [line.product_id for event in events for line in event.order.lines]
+    facts, note = product_facts_load(shop=shop, product_ids=product_ids, now=now)
     if not facts:
-        return event, note
-    enriched = tuple(
-        dataclasses.replace(line, collections=known.collections, tags=known.tags)
-        if (known := facts.get(line.product_id))
-        else line
-        for line in lines
-    )
-    return dataclasses.replace(event, order=dataclasses.replace(event.order, lines=enriched)), note
+        return [(event, note) for event in events]
+    out = []
+    for event in events:
+        enriched = tuple(
+            dataclasses.replace(line, collections=known.collections, tags=known.tags)
+            if (known := facts.get(line.product_id))
+            else line
+            for line in event.order.lines
+        )
+        order = dataclasses.replace(event.order, lines=enriched)
+        out.append((dataclasses.replace(event, order=order), note))
+    return out
 
 
 # --- internals ------------------------------------------------------------------------------

@@ -20,8 +20,9 @@ def process_webhook(self, delivery_id: int) -> str:
 
 @shared_task(ignore_result=True, acks_late=True)
 def process_webhooks(delivery_ids: list[int]) -> None:
-    """A batch from intake: each delivery in its own transaction; retries go back one by one."""
-    for delivery_id in delivery_ids:
+    """A batch from intake: first-seen orders together in one transaction, the rest each in
+    its own; retries go back one by one."""
+    for delivery_id in webhooks.process_deliveries(delivery_ids):
         try:
             result = webhooks.process_delivery(delivery_id)
         except Exception:
