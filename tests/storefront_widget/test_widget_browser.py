@@ -427,3 +427,34 @@ def test_the_admin_preview_runs_the_real_widget_and_follows_the_form(
     assert [e for e in errors if "Failed to load resource" not in e] == []
     context.close()
     connections.close_all()
+
+
+def test_placing_an_order_on_the_demo_storefront_sends_orders_paid_and_the_points_arrive(
+    member, rewards, storefront, visit
+):
+    page = visit()
+    page.locator(LAUNCHER).filter(has_text="1,250 points").wait_for()
+
+    page.get_by_role("button", name="Add to cart").click()
+    page.get_by_role("button", name="Add to cart").wait_for(state="detached")
+    page.goto(f"{storefront.origin}/storefront/cart")  # the session's shop and customer
+    assert page.locator("[data-quantity]").inner_text() == "1"
+    page.goto(f"{storefront.origin}/storefront")
+    page.get_by_role("button", name="Add to cart").click()
+    page.locator("[data-quantity]").filter(has_text="2").wait_for()
+    assert "MYR 240.00" in page.inner_text("main")
+    shot(page, "demo-cart")
+    page.get_by_role("button", name="Place order").click()
+
+    page.get_by_role("status").filter(has_text="Thank you! Order").wait_for()
+    page.locator(LAUNCHER).filter(has_text="1,490 points").wait_for()  # 240 MYR at 1 per MYR
+    member.refresh_from_db()
+    assert member.points_balance == 1490
+    orders = storefront.shop(SHOP).orders
+    assert len(orders) == 1
+    (order,) = orders.values()
+    assert order["customer"]["id"] == int(CUSTOMER)
+    assert order["line_items"][0]["quantity"] == 2
+    assert page.locator("[data-cart-count]").inner_text() == "0"
+    shot(page, "demo-order-points")
+    assert page.errors == []

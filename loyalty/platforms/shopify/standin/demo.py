@@ -8,7 +8,11 @@
   customer of the storefront session cookie are used, as Shopify knows them from its own.
 - `GET /storefront?shop=&customer=&locale=` is a product page of the shop's storefront with the
   widget embedded as the theme app extension embeds it (its defaults: `/apps/setia/api/...`);
-  it sets the storefront session cookie (`customer` empty or absent: a guest).
+  it sets the storefront session cookie (`customer` empty: a guest; absent: the session's).
+- `POST /storefront/cart` adds the product to the cart (a cookie); `GET /storefront/cart` shows
+  it; `POST /storefront/checkout` places the order: the stand-in keeps it and sends the app a
+  signed `orders/paid` webhook for the signed-in customer, then shows the product page again,
+  where the launcher's balance has the new points.
 - `GET /cdn/setia/{file}.js` serves the built widget (`{app_url}/static/setia/`) from the
   storefront's side, as Shopify's CDN serves a theme app extension's assets.
 
@@ -20,13 +24,14 @@ from __future__ import annotations
 import base64
 import html
 import re
+from decimal import Decimal
 from http.cookies import SimpleCookie
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
 import httpx
 
-from . import app_bridge, senders
+from . import app_bridge, payloads, senders
 from .signing import SHOP_DOMAIN_RE
 from .wire import Request, Response
 
@@ -35,6 +40,18 @@ if TYPE_CHECKING:
 
 PROXY_PREFIX = "/apps/setia/"
 STOREFRONT = "/storefront"
+CART = "/storefront/cart"
+CHECKOUT = "/storefront/checkout"
+CART_COOKIE = "standin_cart"  # the quantity of the demo product in the cart
+# The demo storefront's one product, as a theme would know it.
+PRODUCT = {
+    "product_id": 7001,
+    "variant_id": 70011,
+    "title": "Batik sarong",
+    "variant_title": None,
+    "sku": "BATIK-SARONG",
+    "price": "120.00",
+}
 ASSETS_PREFIX = "/cdn/setia/"
 SESSION_COOKIE = "standin_storefront"  # "{shop} {customer id or nothing}"
 ASSET_RE = re.compile(r"^[A-Za-z0-9_-]+\.js$")
@@ -43,7 +60,7 @@ LOCALES = ("en", "ms", "ar", "th")
 
 def handles(req: Request) -> bool:
     return req.path.startswith(("/admin/apps/", PROXY_PREFIX, ASSETS_PREFIX)) or (
-        req.path == STOREFRONT
+        req.path in (STOREFRONT, CART, CHECKOUT)
     )
 
 
@@ -61,8 +78,9 @@ def handle(standin: StandIn, req: Request) -> Response:
         return Response.text(404, f"unknown shop {shop!r}: pass ?shop=<a shop of this stand-in>")
     if req.path.startswith("/admin/apps/"):
         return _admin_frame(standin, app_url, shop, req)
-    if req.path == STOREFRONT:
-        return _storefront(shop, req)
+    if req.path in (STOREFRONT, CART, CHECKOUT):
+        customer = req.arg("customer") if "customer" in req.query_lists else session_customer
+        return _shop_page(standin, app_url, shop, customer or "", req)
     customer = req.arg("customer") if "customer" in req.query_lists else session_customer
     return _app_proxy(standin, app_url, shop, customer, req)
 
@@ -92,21 +110,80 @@ def _asset(app_url: str, name: str) -> Response:
     )
 
 
-def _storefront(shop: str, req: Request) -> Response:
-    customer = req.arg("customer") or ""
+def _cart_quantity(req: Request) -> int:
+    cookie = SimpleCookie()
+    try:
+        cookie.load(req.header("cookie") or "")
+    except Exception:  # a malformed cookie header is an empty cart
+        return 0
+    raw = cookie[CART_COOKIE].value if CART_COOKIE in cookie else "0"
+    return min(int(raw), 99) if raw.isdigit() else 0
+
+
+def _see_other(location: str, cookie: str | None = None) -> Response:
+    headers = {"Location": location}
+    if cookie:
+        headers["Set-Cookie"] = cookie
+    return Response(303, b"", headers)
+
+
+def _shop_page(standin: StandIn, app_url: str, shop: str, customer: str, req: Request) -> Response:
     locale = req.arg("locale") if req.arg("locale") in LOCALES else "en"
+    quantity = _cart_quantity(req)
+    back = f"?{urlencode({'shop': shop, 'locale': locale})}"
+    if req.method == "POST" and req.path == CART:
+        quantity = min(quantity + 1, 99)
+        return _see_other(f"{CART}{back}", f"{CART_COOKIE}={quantity}; Path=/; SameSite=Lax")
+    if req.method == "POST" and req.path == CHECKOUT:
+        if not quantity:
+            return _see_other(f"{CART}{back}")
+        order = place_order(standin, app_url, shop, customer or None, quantity)
+        return _see_other(
+            f"{STOREFRONT}{back}&{urlencode({'ordered': order['name']})}",
+            f"{CART_COOKIE}=0; Path=/; SameSite=Lax",
+        )
+    if req.method != "GET":
+        return Response.text(405, "method not allowed")
+    currency = standin.shop(shop).currency
     who = f"customer {html.escape(customer)}" if customer else "a guest"
+    if req.path == CART:
+        total = f"{Decimal(PRODUCT['price']) * quantity:.2f}"
+        title = "Your cart"
+        body = (
+            f"""<h1>Your cart</h1><table class="cart-lines"><tr><td>{PRODUCT["title"]}</td>
+<td>&times; <span data-quantity>{quantity}</span></td><td>{currency} {total}</td></tr></table>
+<form method="post" action="{CHECKOUT}{back}"><button class="cart" type="submit">Place order
+</button></form>"""
+            if quantity
+            else "<h1>Your cart</h1><p>Your cart is empty.</p>"
+        )
+    else:
+        ordered = req.arg("ordered")
+        title = PRODUCT["title"]
+        notice = (
+            f'<p class="notice" role="status">Thank you! Order {html.escape(ordered)} is placed.'
+            "</p>"
+            if ordered
+            else ""
+        )
+        body = f"""{notice}<h1>{PRODUCT["title"]}</h1>
+<p class="price">{currency} {PRODUCT["price"]}</p>
+<p>Hand-drawn batik from Terengganu, 2 metres of cotton.</p>
+<form method="post" action="{CART}{back}"><button class="cart" type="submit">Add to cart
+</button></form>"""
     page = f"""<!doctype html>
 <html lang="{locale}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1"><link rel="icon" href="data:,">
-<title>Batik sarong &middot; {html.escape(shop)}</title>
+<title>{title} &middot; {html.escape(shop)}</title>
 <style>body{{margin:0;font-family:Georgia,serif;color:#222;background:#faf7f2}}
-header{{padding:1rem 2rem;border-bottom:1px solid #ddd}}main{{max-width:48rem;margin:2rem auto;
-padding:0 1rem}}.price{{font-size:1.4rem}}button.cart{{padding:.8rem 2rem}}</style></head>
-<body><header>{html.escape(shop)} &middot; local stand-in storefront &middot; signed in as {who}
-</header><main><h1>Batik sarong</h1><p class="price">RM 120.00</p>
-<p>Hand-drawn batik from Terengganu, 2 metres of cotton.</p>
-<button class="cart" type="button">Add to cart</button></main>
+header{{padding:1rem 2rem;border-bottom:1px solid #ddd;display:flex;gap:1rem;flex-wrap:wrap}}
+main{{max-width:48rem;margin:2rem auto;padding:0 1rem}}.price{{font-size:1.4rem}}
+button.cart{{padding:.8rem 2rem}}.notice{{background:#e7f3ea;padding:.8rem 1rem}}
+td{{padding:.4rem 1rem .4rem 0}}</style></head>
+<body><header><span>{html.escape(shop)} &middot; local stand-in storefront &middot; signed in as
+{who}</span><a href="{STOREFRONT}{back}">Product</a>
+<a href="{CART}{back}">Cart (<span data-cart-count>{quantity}</span>)</a></header>
+<main>{body}</main>
 <setia-launcher data-locale="{locale}"></setia-launcher>
 <script src="{ASSETS_PREFIX}setia-launcher.js" type="module" defer></script>
 </body></html>"""
@@ -117,6 +194,31 @@ padding:0 1rem}}.price{{font-size:1.4rem}}button.cart{{padding:.8rem 2rem}}</sty
         content_type="text/html",
         headers={"Set-Cookie": f"{SESSION_COOKIE}={session}; Path=/; SameSite=Lax"},
     )
+
+
+def place_order(
+    standin: StandIn, app_url: str, shop: str, customer: str | None, quantity: int
+) -> dict[str, Any]:
+    """A paid order of the demo product: kept by the stand-in (the Admin API sees it) and sent
+    to the app as a signed `orders/paid` webhook, as Shopify would after checkout."""
+    state = standin.shop(shop)
+    known = state.customers.get(int(customer)) if customer and customer.isdigit() else None
+    fields = (
+        {"email": known.email, "first_name": known.first_name, "last_name": known.last_name}
+        if known is not None
+        else None
+    )
+    order = payloads.order_payload(
+        customer_id=int(customer) if customer and customer.isdigit() else None,
+        customer=fields,
+        email=known.email if known is not None else None,
+        line_items=[{**PRODUCT, "quantity": quantity}],
+        currency=state.currency,
+        shop_domain=shop,
+    )
+    kept = standin.add_order(shop, order)
+    senders.send_webhook(standin.api_secret, app_url, "orders/paid", shop, order)
+    return kept
 
 
 def _admin_frame(standin: StandIn, app_url: str, shop: str, req: Request) -> Response:
