@@ -983,3 +983,43 @@ def test_the_audit_log_lists_the_shops_entries_newest_first_with_before_and_afte
     assert "Shipping earns points: <del>no</del> → <ins>yes</ins>" in page
     assert "Secret" not in page
     assert "staff:99" not in page
+
+
+# --- languages --------------------------------------------------------------------------------
+
+
+def test_an_invalid_form_answers_in_malay_with_malay_messages(client, shop):
+    response = admin_post(
+        client, "/app/program/settings/?locale=ms", shop, {**SETTINGS, "pending_days": "400"}
+    )
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert '<html lang="ms" dir="ltr">' in page
+    assert "Tetapan program" in page
+    assert "Tempoh pemulangan paling lama 365 hari." in page
+    assert "Bundarkan ke terdekat" in page  # a model choice, translated by the form
+
+
+def test_the_rules_page_in_arabic_reads_right_to_left(client, shop):
+    ActionRule.objects.create(shop=shop, action="birthday", name="Hari jadi", points=50)
+
+    response = admin_get(client, "/app/program/rules/?locale=ar", shop)
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert '<html lang="ar" dir="rtl">' in page
+    assert "قواعد الكسب والإجراءات" in page
+    assert "<td>عيد الميلاد</td>" in page  # the action's kind
+
+
+def test_the_onboarding_example_in_thai(client):
+    shop = _installed_shop("thai-shop.myshopify.com", currency="THB")
+
+    response = admin_get(client, "/app/program/onboarding/?locale=th", shop)
+
+    assert response.status_code == 200
+    assert (
+        "คำสั่งซื้อ 100.00 THB ได้รับ <output data-earn-points>100</output> points"
+        in response.content.decode()
+    )
