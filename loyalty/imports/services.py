@@ -30,7 +30,7 @@ import dataclasses
 import hashlib
 import logging
 from collections.abc import Iterable
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -65,6 +65,7 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 APPLY_SLICE_ROWS = 500  # rows per task run: a run stays well inside the task time limit
 PLAN_REPORT_ROWS = 500  # rows listed in the dry run (all rows with a problem are listed too)
 LOOKUP_BATCH = 500
+STALE_AFTER = timedelta(minutes=10)  # an applying job without progress this long has stopped
 MAX_LISTED_PROBLEMS = 1000  # rows not applied listed on the job (all are counted)
 SOURCE_TYPE = "import"
 
@@ -421,8 +422,11 @@ def import_job_start_apply(*, job: ImportJob, actor: str) -> bool:
         ).update(status=ImportStatus.APPLYING, applied_by=actor, started_at=now, updated_at=now)
         resumed = 0
         if not started:
+            stopped = Q(status=ImportStatus.FAILED) | Q(
+                status=ImportStatus.APPLYING, updated_at__lt=now - STALE_AFTER
+            )
             resumed = ImportJob.objects.filter(
-                pk=job.pk, shop=job.shop, started_at__isnull=False, status=ImportStatus.FAILED
+                stopped, pk=job.pk, shop=job.shop, started_at__isnull=False
             ).update(status=ImportStatus.APPLYING, failure="", updated_at=now)
         if not (started or resumed):
             return False
