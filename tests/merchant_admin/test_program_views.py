@@ -979,6 +979,8 @@ def test_the_audit_log_lists_the_shops_entries_newest_first_with_before_and_afte
     page = response.content.decode()
     assert "Program settings changed" in page
     assert "Earn rule added" in page
+    rule = EarnRule.objects.get(shop=shop)
+    assert f'<span class="badge">Earn rule {rule.pk}</span>' in page
     assert "Program name: <del>Rewards</del> → <ins>Batik Rewards</ins>" in page
     assert "Shipping earns points: <del>no</del> → <ins>yes</ins>" in page
     assert "Secret" not in page
@@ -1023,3 +1025,23 @@ def test_the_onboarding_example_in_thai(client):
         "คำสั่งซื้อ 100.00 THB ได้รับ <output data-earn-points>100</output> points"
         in response.content.decode()
     )
+
+
+def test_members_are_evaluated_again_only_when_a_tier_moves_on_the_ladder(
+    client, shop, monkeypatch, django_capture_on_commit_callbacks
+):
+    from loyalty.tiers import tasks
+
+    evaluated = []
+    monkeypatch.setattr(tasks.evaluate_shop_members, "delay", evaluated.append)
+    tier = TierFactory(shop=shop, name="Gold", threshold=1000)
+    same = {"name": "Gold", "threshold": "1000", "multiplier": "1.5", "entry_points": "0"}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_post(client, f"/app/program/tiers/{tier.pk}/", shop, same)
+    after_multiplier = list(evaluated)
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_post(client, f"/app/program/tiers/{tier.pk}/", shop, {**same, "threshold": "800"})
+
+    assert after_multiplier == []
+    assert evaluated == [shop.pk]

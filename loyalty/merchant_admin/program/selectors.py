@@ -45,6 +45,23 @@ def onboarding_done(*, shop: Shop) -> bool:
     ).exists()
 
 
+TARGET_LABELS = {
+    "shops.program": _("Program"),
+    "earning.earnrule": _("Earn rule"),
+    "earning.actionrule": _("Action"),
+    "tiers.tier": _("Tier"),
+    "rewards.reward": _("Reward"),
+}
+
+
+def audit_target_label(entry: AuditEntry) -> str:
+    """What an entry changed, as the merchant names it: "Reward 12"."""
+    if not entry.target_type:
+        return ""
+    kind = TARGET_LABELS.get(entry.target_type, entry.target_type)
+    return f"{kind} {entry.target_id}".strip()
+
+
 def money(amount: Decimal | None, currency: str) -> str:
     return "" if amount is None else f"{amount:.2f} {currency}"
 

@@ -180,30 +180,41 @@ def program_tier_update(*, shop: Shop, actor: str, tier: Tier, changes: Mapping[
     """Edit a tier. A new threshold or visibility re-evaluates the shop's members, and a new
     name re-syncs the tier's members (the store shows the name); campaign rules name tiers by
     name, so they follow a rename."""
-    from loyalty.tiers.tasks import evaluate_shop_members, sync_member_tier
+    from loyalty.tiers.tasks import evaluate_shop_members
 
     with transaction.atomic():
-        old_name = Tier.objects.get(pk=tier.pk, shop=shop).name
+        current = Tier.objects.select_for_update().get(pk=tier.pk, shop=shop)
+        old_name, old_rank = current.name, (current.threshold, current.hidden)
         tier = _save_audited(
-            shop=shop, actor=actor, action="program.tier_update", instance=tier, changes=changes
+            shop=shop, actor=actor, action="program.tier_update", instance=current, changes=changes
         )
         if tier.name != old_name:
-            for rule in EarnRule.objects.select_for_update().filter(shop=shop, kind="campaign"):
-                if old_name in rule.tiers:
-                    _save_audited(
-                        shop=shop,
-                        actor=actor,
-                        action="program.rule_update",
-                        instance=rule,
-                        changes={"tiers": [tier.name if t == old_name else t for t in rule.tiers]},
-                    )
+            _campaigns_follow_rename(shop=shop, actor=actor, old=old_name, new=tier.name)
             member_ids = list(tier.members.values_list("pk", flat=True))
-            transaction.on_commit(
-                lambda: [sync_member_tier.delay(pk) for pk in member_ids], robust=True
-            )
-        if "threshold" in changes or "hidden" in changes:
+            transaction.on_commit(lambda: _sync_members(member_ids), robust=True)
+        if (tier.threshold, tier.hidden) != old_rank:
             transaction.on_commit(lambda: evaluate_shop_members.delay(shop.pk), robust=True)
     return tier
+
+
+def _campaigns_follow_rename(*, shop: Shop, actor: str, old: str, new: str) -> None:
+    campaigns = EarnRule.objects.select_for_update().filter(shop=shop, kind="campaign")
+    for rule in campaigns.order_by("pk"):
+        if old in rule.tiers:
+            _save_audited(
+                shop=shop,
+                actor=actor,
+                action="program.rule_update",
+                instance=rule,
+                changes={"tiers": [new if name == old else name for name in rule.tiers]},
+            )
+
+
+def _sync_members(member_ids: list[int]) -> None:
+    from loyalty.tiers.tasks import sync_member_tier
+
+    for member_id in member_ids:
+        sync_member_tier.delay(member_id)
 
 
 # --- rewards ----------------------------------------------------------------------------------

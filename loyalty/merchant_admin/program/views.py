@@ -23,6 +23,7 @@ from loyalty.merchant_admin.program.selectors import (
     EXAMPLE_ORDER,
     audit_action_label,
     audit_changes,
+    audit_target_label,
     example_points,
     money,
     onboarding_done,
@@ -338,6 +339,7 @@ def audit(request: HttpRequest) -> HttpResponse:
         {
             "entry": e,
             "label": audit_action_label(e.action),
+            "target": audit_target_label(e),
             "changes": audit_changes(e, labels=FIELD_LABELS),
         }
         for e in page.object_list
