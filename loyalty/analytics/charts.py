@@ -41,7 +41,9 @@ def nice_max(value: float) -> float:
     return 10 * power  # pragma: no cover - the loop always returns
 
 
-def _ticks(top: float, *, count: int = 4) -> list[dict]:
+def _ticks(top: float) -> list[dict]:
+    """Gridlines at round values: 4 or 5 intervals when that divides the top evenly."""
+    count = next((n for n in (4, 5, 2, 1) if float(top / n).is_integer()), 4) if top >= 1 else 4
     ticks = []
     for i in range(count + 1):
         value = top * i / count

@@ -34,3 +34,13 @@ def percent(value) -> str:
         return DASH
     shown = (Decimal(value) * 100).quantize(Decimal("0.1"), ROUND_HALF_UP)
     return f"{number_format(shown, decimal_pos=1)}\u00a0%"
+
+
+@register.filter
+def point_money(value) -> str:
+    """A point's money value: as precise as it is (0.006667), at least 2 decimals (0.05)."""
+    if value is None:
+        return DASH
+    amount = Decimal(value).normalize()
+    places = max(-amount.as_tuple().exponent, 2)
+    return number_format(amount, decimal_pos=places)
