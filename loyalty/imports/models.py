@@ -9,6 +9,7 @@ a job, changes nothing that was already done.
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from loyalty.shops.models import Shop
 
@@ -16,17 +17,17 @@ LARGE_FILE_ROWS = 1000  # larger files are planned and applied by a Celery task
 
 
 class ImportStatus(models.TextChoices):
-    MAPPING = "mapping", "Waiting for the column mapping"
-    PLANNING = "planning", "Dry run in progress"
-    PLANNED = "planned", "Dry run ready"
-    APPLYING = "applying", "Applying"
-    DONE = "done", "Applied"
-    FAILED = "failed", "Failed"
+    MAPPING = "mapping", _("Waiting for the column mapping")
+    PLANNING = "planning", _("Dry run in progress")
+    PLANNED = "planned", _("Dry run ready")
+    APPLYING = "applying", _("Applying")
+    DONE = "done", _("Applied")
+    FAILED = "failed", _("Failed")
 
 
 class ImportMode(models.TextChoices):
-    ADD = "add", "Add to current balances"
-    REPLACE = "replace", "Replace current balances"
+    ADD = "add", _("Add to current balances")
+    REPLACE = "replace", _("Replace current balances")
 
 
 class ImportJob(models.Model):

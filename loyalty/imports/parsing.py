@@ -18,6 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.translation import gettext_lazy as _
 
 # What a column can be imported as.
 EMAIL = "email"
@@ -76,7 +77,7 @@ class Preset:
     """One app's file: which headers mean what. `by_position` files have no fixed headers."""
 
     key: str
-    label: str
+    label: str  # or a lazily translated string
     columns: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
     required: tuple[str, ...] = ()  # headers that must all be there for the preset to match
     by_position: tuple[str, ...] = ()  # roles of columns A, B, C... (header-less files)
@@ -127,7 +128,7 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             key="rivo_history",
-            label="Rivo (points history)",
+            label=_("Rivo (points history)"),
             columns={
                 CUSTOMER_ID: ("customer_id",),
                 EMAIL: ("email",),
@@ -172,15 +173,15 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             key="loyaltylion",
-            label="LoyaltyLion (Shopify: A email, B points)",
+            label=_("LoyaltyLion (Shopify: A email, B points)"),
             by_position=(EMAIL, POINTS),
         ),
         Preset(
             key="loyaltylion_custom",
-            label="LoyaltyLion (A customer id, B email, C points, D enrolled)",
+            label=_("LoyaltyLion (A customer id, B email, C points, D enrolled)"),
             by_position=(CUSTOMER_ID, EMAIL, POINTS, ENROLLED),
         ),
-        Preset(key=GENERIC, label="Other (choose the columns)"),
+        Preset(key=GENERIC, label=_("Other (choose the columns)")),
     )
 }
 

@@ -342,3 +342,33 @@ def test_pages_need_a_session_token(client, shop):
     assert page.status_code == 302
     assert upload.status_code == 302
     assert not ImportJob.objects.exists()
+
+
+def test_the_pages_speak_malay_arabic_right_to_left_and_thai(client, shop):
+    member_with(shop, email="siti.aminah@example.com")
+    job = services.import_job_create(
+        shop=shop, actor="staff:1", filename="a.csv", data=b"email,points\nnot-an-email,5\n"
+    )
+    services.import_job_configure(
+        job=job,
+        actor="staff:1",
+        source=job.source,
+        has_header=True,
+        mapping=job.mapping,
+        mode="add",
+        tier_map={},
+    )
+
+    malay = admin_get(client, reverse("admin-imports") + "?locale=ms", shop).content.decode()
+    arabic = admin_get(
+        client, reverse("admin-imports-job", args=[job.pk]), shop, HTTP_ACCEPT_LANGUAGE="ar"
+    ).content.decode()
+    thai = admin_get(
+        client, reverse("admin-imports-mapping", args=[job.pk]), shop, HTTP_ACCEPT_LANGUAGE="th"
+    ).content.decode()
+
+    assert "Import ahli dan baki" in malay
+    assert 'dir="rtl"' in arabic
+    assert "ما سيتغير" in arabic
+    assert "«not-an-email» ليس عنوان بريد إلكتروني." in arabic  # a stored problem, worded now
+    assert "ตรวจสอบคอลัมน์" in thai
