@@ -189,36 +189,26 @@ def rules(request: HttpRequest) -> HttpResponse:
 
 @program_view(methods=("GET", "POST"))
 def rule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    shop = request.shop
-    rule = get_object_or_404(EarnRule, pk=pk, shop=shop) if pk else EarnRule(shop=shop)
-    form = forms.EarnRuleForm(_data(request), instance=rule, shop=shop)
-    if request.method == "POST" and form.is_valid():
-        if rule.pk:
-            services.earn_rule_update(
-                shop=shop, actor=_actor(request), rule=rule, changes=_changes(form)
-            )
-        else:
-            services.earn_rule_create(shop=shop, actor=_actor(request), values=_changes(form))
-        return _see_other("admin-program-rules")
-    return _page(request, "rule_form.html", {"rule": rule}, form=form)
+    return _edit_page(
+        request,
+        pk,
+        model=EarnRule,
+        form_class=forms.EarnRuleForm,
+        create=services.earn_rule_create,
+        update=services.earn_rule_update,
+        target="rule",
+        done="admin-program-rules",
+    )
 
 
 @program_view(methods=("POST",))
 def rule_toggle(request: HttpRequest, pk: int) -> HttpResponse:
-    rule = get_object_or_404(EarnRule, pk=pk, shop=request.shop)
-    services.earn_rule_update(
-        shop=request.shop, actor=_actor(request), rule=rule, changes={"enabled": not rule.enabled}
-    )
-    return _see_other("admin-program-rules")
+    return _toggle(request, pk, model=EarnRule, update=services.earn_rule_update, target="rule")
 
 
 @program_view(methods=("GET", "POST"))
 def rule_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    rule = get_object_or_404(EarnRule, pk=pk, shop=request.shop)
-    if request.method == "POST":
-        services.earn_rule_delete(shop=request.shop, actor=_actor(request), rule=rule)
-        return _see_other("admin-program-rules")
-    return _page(request, "confirm_delete.html", {"object": rule, "back": "admin-program-rules"})
+    return _delete_page(request, pk, model=EarnRule, delete=services.earn_rule_delete)
 
 
 # --- actions ----------------------------------------------------------------------------------
@@ -226,36 +216,65 @@ def rule_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @program_view(methods=("GET", "POST"))
 def action_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    shop = request.shop
-    rule = get_object_or_404(ActionRule, pk=pk, shop=shop) if pk else ActionRule(shop=shop)
-    form = forms.ActionRuleForm(_data(request), instance=rule, shop=shop)
-    if request.method == "POST" and form.is_valid():
-        if rule.pk:
-            services.action_rule_update(
-                shop=shop, actor=_actor(request), rule=rule, changes=_changes(form)
-            )
-        else:
-            services.action_rule_create(shop=shop, actor=_actor(request), values=_changes(form))
-        return _see_other("admin-program-rules")
-    return _page(request, "action_form.html", {"rule": rule}, form=form)
+    return _edit_page(
+        request,
+        pk,
+        model=ActionRule,
+        form_class=forms.ActionRuleForm,
+        create=services.action_rule_create,
+        update=services.action_rule_update,
+        target="rule",
+        done="admin-program-rules",
+        template="action_form.html",
+    )
 
 
 @program_view(methods=("POST",))
 def action_toggle(request: HttpRequest, pk: int) -> HttpResponse:
-    rule = get_object_or_404(ActionRule, pk=pk, shop=request.shop)
-    services.action_rule_update(
-        shop=request.shop, actor=_actor(request), rule=rule, changes={"enabled": not rule.enabled}
-    )
-    return _see_other("admin-program-rules")
+    return _toggle(request, pk, model=ActionRule, update=services.action_rule_update, target="rule")
 
 
 @program_view(methods=("GET", "POST"))
 def action_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    rule = get_object_or_404(ActionRule, pk=pk, shop=request.shop)
+    return _delete_page(request, pk, model=ActionRule, delete=services.action_rule_delete)
+
+
+def _edit_page(
+    request, pk, *, model, form_class, create, update, target, done, template="", **form_kwargs
+) -> HttpResponse:
+    """Create (no `pk`) or edit one of the shop's objects: another shop's id is 404; a valid
+    form goes to the service, an invalid one is shown again with its messages (400)."""
+    shop = request.shop
+    obj = get_object_or_404(model, pk=pk, shop=shop) if pk else model(shop=shop)
+    form = form_class(_data(request), instance=obj, shop=shop, **form_kwargs)
+    if request.method == "POST" and form.is_valid():
+        if obj.pk:
+            update(shop=shop, actor=_actor(request), changes=_changes(form), **{target: obj})
+        else:
+            create(shop=shop, actor=_actor(request), values=_changes(form))
+        return _see_other(done)
+    return _page(request, template or f"{target}_form.html", {target: obj}, form=form)
+
+
+def _toggle(request, pk, *, model, update, target) -> HttpResponse:
+    """Switch a rule off, or on again."""
+    obj = get_object_or_404(model, pk=pk, shop=request.shop)
+    update(
+        shop=request.shop,
+        actor=_actor(request),
+        changes={"enabled": not obj.enabled},
+        **{target: obj},
+    )
+    return _see_other("admin-program-rules")
+
+
+def _delete_page(request, pk, *, model, delete) -> HttpResponse:
+    """GET asks to confirm; POST deletes."""
+    obj = get_object_or_404(model, pk=pk, shop=request.shop)
     if request.method == "POST":
-        services.action_rule_delete(shop=request.shop, actor=_actor(request), rule=rule)
+        delete(shop=request.shop, actor=_actor(request), rule=obj)
         return _see_other("admin-program-rules")
-    return _page(request, "confirm_delete.html", {"object": rule, "back": "admin-program-rules"})
+    return _page(request, "confirm_delete.html", {"object": obj, "back": "admin-program-rules"})
 
 
 # --- tiers ------------------------------------------------------------------------------------
@@ -277,18 +296,17 @@ def tiers(request: HttpRequest) -> HttpResponse:
 
 @program_view(methods=("GET", "POST"))
 def tier_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    shop = request.shop
-    tier = get_object_or_404(Tier, pk=pk, shop=shop) if pk else Tier(shop=shop)
-    form = forms.TierForm(_data(request), instance=tier, shop=shop, program=shop.program)
-    if request.method == "POST" and form.is_valid():
-        if tier.pk:
-            services.program_tier_update(
-                shop=shop, actor=_actor(request), tier=tier, changes=_changes(form)
-            )
-        else:
-            services.program_tier_create(shop=shop, actor=_actor(request), values=_changes(form))
-        return _see_other("admin-program-tiers")
-    return _page(request, "tier_form.html", {"tier": tier}, form=form)
+    return _edit_page(
+        request,
+        pk,
+        model=Tier,
+        form_class=forms.TierForm,
+        create=services.program_tier_create,
+        update=services.program_tier_update,
+        target="tier",
+        done="admin-program-tiers",
+        program=request.shop.program,
+    )
 
 
 # --- rewards ----------------------------------------------------------------------------------
@@ -305,18 +323,16 @@ def rewards(request: HttpRequest) -> HttpResponse:
 
 @program_view(methods=("GET", "POST"))
 def reward_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    shop = request.shop
-    reward = get_object_or_404(Reward, pk=pk, shop=shop) if pk else Reward(shop=shop)
-    form = forms.RewardForm(_data(request), instance=reward, shop=shop)
-    if request.method == "POST" and form.is_valid():
-        if reward.pk:
-            services.reward_update(
-                shop=shop, actor=_actor(request), reward=reward, changes=_changes(form)
-            )
-        else:
-            services.reward_create(shop=shop, actor=_actor(request), values=_changes(form))
-        return _see_other("admin-program-rewards")
-    return _page(request, "reward_form.html", {"reward": reward}, form=form)
+    return _edit_page(
+        request,
+        pk,
+        model=Reward,
+        form_class=forms.RewardForm,
+        create=services.reward_create,
+        update=services.reward_update,
+        target="reward",
+        done="admin-program-rewards",
+    )
 
 
 @program_view(methods=("POST",))
