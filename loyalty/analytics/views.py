@@ -70,7 +70,9 @@ class PeriodForm(forms.Form):
 def analytics_page(request: HttpRequest) -> HttpResponse:
     shop = request.shop
     today = shop_today(shop=shop)
-    form = PeriodForm(request.GET or {"period": "30"}, today=today)
+    query = request.GET.copy()  # other parameters (the admin's `locale`) are left alone
+    query.setdefault("period", "30")
+    form = PeriodForm(query, today=today)
     if not form.is_valid():
         context = {"shop": shop, "form": form, "figures": None}
         return render(request, "merchant_admin/analytics/page.html", context, status=400)

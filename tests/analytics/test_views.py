@@ -205,3 +205,34 @@ def test_money_uses_the_shops_currency_and_two_decimals(client, history):
 
     assert figure(html, "reward-revenue") == "60.00 THB"
     assert Decimal(figure(html, "liability").split()[0]) == Decimal("10.00")
+
+
+def test_the_admins_locale_alone_shows_the_default_period(client):
+    shop = ShopFactory(access_token="shpat_x")
+
+    response = admin_get(client, f"{URL}?locale=en", shop)
+
+    assert response.status_code == 200
+    assert response.context["figures"].first == shop_today(shop=shop) - timedelta(days=29)
+
+
+@pytest.mark.parametrize(
+    "locale, title, liability",
+    [
+        ("ms", "Analitik", "Liabiliti mata tertunggak"),
+        ("ar", "التحليلات", "التزام النقاط القائم"),
+        ("th", "การวิเคราะห์", "ภาระคะแนนคงค้าง"),
+    ],
+)
+def test_the_page_speaks_malay_arabic_and_thai(client, history, locale, title, liability):
+    shop = usable(history.shop)
+    analytics_rollup_range(shop=shop, first=DAY1, last=DAY3)
+
+    response = admin_get(client, f"{custom(DAY1, DAY3)}&locale={locale}", shop)
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f"<h1>{title}</h1>" in html
+    assert liability in html
+    assert "Outstanding points liability" not in html
+    assert "Show the figures as a table" not in html
