@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "loyalty.privacy",
     "loyalty.rewards",
     "loyalty.audit",
+    "loyalty.api",
     "loyalty.imports",
     "loyalty.analytics",
     "loyalty.platforms.shopify",
@@ -174,6 +175,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
+    # /api/v1/: requests per API key (the cache is shared across processes with CACHE_URL).
+    "DEFAULT_THROTTLE_RATES": {"api_key": env.str("API_RATE_LIMIT", default="600/min")},
 }
 
 # Celery: without a broker, tasks run in-process (eagerly) so `make run` needs no Redis.

@@ -16,6 +16,7 @@ urlpatterns = [
     path("shopify/proxy/api/redeem", widget_views.proxy_redeem, name="proxy-redeem"),
     path("app/session-token-bounce", embedded.session_token_bounce, name="session-token-bounce"),
     path("app/", include("loyalty.merchant_admin.urls")),
+    path("api/v1/", include("loyalty.api.urls")),
     path("django-admin/", admin.site.urls),
 ]
 

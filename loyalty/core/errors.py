@@ -1,6 +1,6 @@
 """The one JSON error shape of the contract: {"error": {"code": ..., "message": ...}}."""
 
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -21,6 +21,7 @@ _DRF_CODES = {
     drf_exceptions.NotAuthenticated: "unauthorized",
     drf_exceptions.PermissionDenied: "forbidden",
     drf_exceptions.NotFound: "not_found",
+    Http404: "not_found",
     drf_exceptions.MethodNotAllowed: "method_not_allowed",
     drf_exceptions.Throttled: "rate_limited",
 }
