@@ -14,6 +14,7 @@ urlpatterns = [
     path("shopify/webhooks", shopify_views.webhook, name="shopify-webhooks"),
     path("shopify/proxy/api/state", widget_views.proxy_state, name="proxy-state"),
     path("shopify/proxy/api/redeem", widget_views.proxy_redeem, name="proxy-redeem"),
+    path("shopify/proxy/api/earn", widget_views.proxy_earn, name="proxy-earn"),
     path("app/session-token-bounce", embedded.session_token_bounce, name="session-token-bounce"),
     path("app/", include("loyalty.merchant_admin.urls")),
     path("api/v1/", include("loyalty.api.urls")),

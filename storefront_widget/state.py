@@ -25,7 +25,8 @@ from loyalty.rewards.selectors import recent_redemptions, rewards_active, reward
 from loyalty.shops.models import Program, Shop
 from loyalty.tiers.models import Tier
 from loyalty.tiers.selectors import TierLadder, member_tier_progress
-from storefront_widget.selectors import widget_look, widget_program_name, widget_settings_for
+from storefront_widget.models import WidgetSettings
+from storefront_widget.selectors import widget_look, widget_program_name
 
 
 def ways_to_earn(*, shop: Shop, program: Program, now: datetime | None = None) -> list[dict]:
@@ -69,10 +70,11 @@ class Catalogue:
 
 
 def _build_catalogue(shop: Shop, now: datetime) -> Catalogue:
-    program = Program.objects.get(shop=shop)
+    # The widget's look comes along with the program (one query; none saved: the defaults).
+    program = Program.objects.select_related("shop__widget_settings").get(shop=shop)
+    look = getattr(program.shop, "widget_settings", None) or WidgetSettings(shop=shop)
     program.shop = shop
     tiers = list(Tier.objects.filter(shop=shop).order_by("threshold", "pk"))
-    look = widget_settings_for(shop=shop)
     return Catalogue(
         program={
             "name": widget_program_name(settings=look, program=program),

@@ -1,4 +1,6 @@
 import json
+import re
+from decimal import Decimal
 
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -9,10 +11,13 @@ from loyalty.core.platform import PlatformError
 from loyalty.ledger.services import InsufficientPoints
 from loyalty.members.models import Member, MemberStatus
 from loyalty.platforms.shopify.embedded import app_proxy
+from loyalty.platforms.shopify.errors import AdminApiError
+from loyalty.platforms.shopify.products import Facts, product_facts_load
 from loyalty.rewards import services as rewards
 from loyalty.rewards.models import RedemptionStatus, Reward
 from loyalty.rewards.selectors import redemption_as_dict
-from storefront_widget.state import storefront_state
+from storefront_widget.earn import product_points
+from storefront_widget.state import storefront_catalogue, storefront_state
 
 
 @require_GET
@@ -122,4 +127,50 @@ def _redeem_answer(redemption) -> JsonResponse:
     balance = Member.objects.values_list("points_balance", flat=True).get(pk=redemption.member_id)
     response = JsonResponse({"redemption": redemption_as_dict(redemption), "balance": balance})
     response["Cache-Control"] = "private, no-store"
+    return response
+
+
+_DIGITS = re.compile(r"[0-9]{1,12}")
+
+
+@require_GET
+@app_proxy
+def proxy_earn(request: HttpRequest) -> JsonResponse:
+    """`GET /shopify/proxy/api/earn?price_cents=&quantity=&product_id=&sku=`: the points this
+    product earns (the theme's product-page block). `price_cents` is the variant's price in
+    the shop's currency in hundredths, as Liquid's `variant.price` gives it."""
+    params = request.GET
+    price = params.get("price_cents", "")
+    quantity = params.get("quantity", "1")
+    product_id = params.get("product_id", "").rsplit("/", 1)[-1]
+    sku = params.get("sku", "")[:255]
+    if not _DIGITS.fullmatch(price) or not _DIGITS.fullmatch(quantity) or int(quantity) < 1:
+        return error_response(
+            code="bad_request",
+            message="price_cents and quantity must be whole numbers (quantity at least 1).",
+            status=400,
+        )
+    if product_id and not _DIGITS.fullmatch(product_id):
+        return error_response(code="bad_request", message="product_id is not an id.", status=400)
+    facts = Facts()
+    if product_id:
+        try:
+            facts = product_facts_load(shop=request.shop, product_ids=[product_id])[0].get(
+                product_id, Facts()
+            )
+        except AdminApiError:  # a transient failure: estimate without collections and tags
+            facts = Facts()
+    points = product_points(
+        shop=request.shop,
+        price=Decimal(int(price)) / 100,
+        quantity=min(int(quantity), 999),
+        product_id=product_id,
+        sku=sku,
+        collections=facts.collections,
+        tags=facts.tags,
+        platform_customer_id=request.platform_customer_id,
+    )
+    program = storefront_catalogue(shop=request.shop).program
+    response = JsonResponse({"points": points, "points_name": program["points_name"]})
+    response["Cache-Control"] = "private, max-age=60"
     return response

@@ -53,6 +53,15 @@ def test_guest_gets_the_program_and_no_customer(client, shop):
     assert response.status_code == 200
     assert response.json() == {
         "program": {"name": "Rewards", "points_name": "points"},
+        "widget": {  # the merchant's look (admin /app/widget/): the defaults
+            "primary_color": "#1f4f46",
+            "accent_text_color": "#ffffff",
+            "text_color": "#1c1c1c",
+            "background_color": "#ffffff",
+            "position": "bottom-right",
+            "label": "",
+            "strings": {},
+        },
         "customer": None,
         "rewards": [],
         "ways_to_earn": [{"kind": "order", "name": "1 points per USD spent", "points": 1}],
