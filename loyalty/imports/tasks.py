@@ -1,7 +1,7 @@
 """Large imports in the background. Both tasks are idempotent: the dry run only runs for a job
 waiting for it, and applying resumes from the job's last applied row (each row's effect and the
 job's progress commit together), one slice per run so that a run stays inside the task time
-limit; the next slice is a new message."""
+limit; the next slice is a new message, on the queue this one came from."""
 
 from __future__ import annotations
 
@@ -16,10 +16,11 @@ def plan_import_job(job_id: int) -> str:
     return job.status
 
 
-@shared_task(ignore_result=True)
-def apply_import_job(job_id: int) -> str:
+@shared_task(bind=True, ignore_result=True)
+def apply_import_job(self, job_id: int) -> str:
     finished = services.import_job_apply_slice(job_id=job_id, max_rows=services.APPLY_SLICE_ROWS)
-    if not finished:
-        apply_import_job.delay(job_id)
-        return "continues"
-    return "finished"
+    if finished:
+        return "finished"
+    queue = (self.request.delivery_info or {}).get("routing_key")
+    apply_import_job.apply_async((job_id,), queue=queue or None)
+    return "continues"

@@ -1,0 +1,57 @@
+"""A large import end to end through a real Celery worker (PostgreSQL and a broker)."""
+
+import time
+
+import pytest
+
+from loyalty.imports import models, services
+from loyalty.imports.models import ImportStatus
+from loyalty.members.models import Member
+from tests.factories import ShopFactory
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def wait_for(job, statuses, seconds=90):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        if job.status in statuses:
+            return job
+        time.sleep(0.3)
+    return job
+
+
+def test_a_large_history_file_is_planned_and_applied_by_a_real_worker(tasks_to_worker, monkeypatch):
+    # Large means 1,000 rows in production; here 20, so that 600 rows (two slices of 500 for
+    # the worker) stay quick.
+    monkeypatch.setattr(models, "LARGE_FILE_ROWS", 20)
+    shop = ShopFactory(access_token="shpat_x")
+    lines = [f"{7001 + n % 2},{n}" for n in range(1, 601)]
+    data = ("customer_id,points_amount\n" + "\n".join(lines) + "\n").encode()
+    job = services.import_job_create(shop=shop, actor="staff:42", filename="rivo.csv", data=data)
+
+    services.import_job_configure(
+        job=job,
+        actor="staff:42",
+        source=job.source,
+        has_header=True,
+        mapping=job.mapping,
+        mode="add",
+        tier_map={},
+    )
+    planned = wait_for(job, {ImportStatus.PLANNED, ImportStatus.FAILED})
+    plan_totals = dict(planned.plan["totals"]) if planned.plan else None
+    services.import_job_start_apply(job=job, actor="staff:42")
+    done = wait_for(job, {ImportStatus.DONE, ImportStatus.FAILED})
+
+    assert plan_totals is not None
+    assert (plan_totals["new"], plan_totals["update"], plan_totals["error"]) == (2, 598, 0)
+    assert (done.status, done.processed_rows, done.failure) == (ImportStatus.DONE, 600, "")
+    balances = dict(
+        Member.objects.filter(shop=shop).values_list("platform_customer_id", "points_balance")
+    )
+    assert balances == {
+        "7001": sum(n for n in range(1, 601) if n % 2 == 0),
+        "7002": sum(n for n in range(1, 601) if n % 2 == 1),
+    }
