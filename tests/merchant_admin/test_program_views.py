@@ -1,6 +1,7 @@
 """The program pages: overview, editors (valid, invalid with the message by the field, another
 shop's object answering 404), the audit log."""
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -45,6 +46,13 @@ def shop():
 @pytest.fixture
 def other_shop():
     return _installed_shop("other-store.myshopify.com")
+
+
+def _field_html(page: str, field: str) -> str:
+    """The form row of one field, as rendered: its label, input and messages."""
+    match = re.search(rf'<div class="field[^"]*" id="field-{field}">(.*?)\n</div>', page, re.S)
+    assert match, f"no form row for {field}"
+    return match.group(1)
 
 
 def _entries(shop, action):
@@ -159,7 +167,8 @@ def test_invalid_settings_answer_400_with_the_message_by_the_field(
 
     assert response.status_code == 400
     assert response.context["form"].errors[field] == [message]
-    assert message in response.content.decode()
+    row = _field_html(response.content.decode(), field)
+    assert f'<ul class="errorlist" id="id_{field}_error"><li>{message}</li></ul>' in row
     assert Program.objects.get(shop=shop).name == "Rewards"
     assert _entries(shop, "program.update") == []
 
@@ -377,7 +386,7 @@ def test_invalid_rules_answer_400_with_the_message(client, shop, changes, field,
 
     assert response.status_code == 400
     assert response.context["form"].errors[field] == [message]
-    assert message in response.content.decode()
+    assert message in _field_html(response.content.decode(), field)
     assert not EarnRule.objects.filter(shop=shop).exists()
     assert _entries(shop, "program.rule_create") == []
 
@@ -853,7 +862,7 @@ def test_invalid_rewards_answer_400_with_the_message(client, shop, changes, fiel
 
     assert response.status_code == 400
     assert response.context["form"].errors[field] == [message]
-    assert message in response.content.decode()
+    assert message in _field_html(response.content.decode(), field)
     assert not Reward.objects.filter(shop=shop, is_default=False).exists()
 
 
