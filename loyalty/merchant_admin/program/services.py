@@ -37,12 +37,6 @@ STARTER_PRESETS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _apply(instance: Model, changes: Mapping[str, Any]) -> list[str]:
-    for name, value in changes.items():
-        setattr(instance, name, value)
-    return list(changes)
-
-
 def _save_audited(
     *, shop: Shop, actor: str, action: str, instance: Model, changes: Mapping[str, Any]
 ) -> Model:
@@ -51,7 +45,8 @@ def _save_audited(
     with transaction.atomic():
         locked = type(instance).objects.select_for_update().get(pk=instance.pk, shop=shop)
         before = audit_snapshot(instance=locked, fields=fields)
-        _apply(locked, changes)
+        for name, value in changes.items():
+            setattr(locked, name, value)
         locked.save(update_fields=[*fields, "updated_at"])
         locked.refresh_from_db(fields=fields)  # as stored: 1 reads back as 1.0000
         audit_record(
