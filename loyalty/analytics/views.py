@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from loyalty.analytics import charts, selectors
-from loyalty.analytics.services import shop_today
+from loyalty.analytics.services import shop_today, shop_zone
 from loyalty.analytics.templatetags.analytics_format import count, money, percent
 from loyalty.platforms.shopify.embedded import embedded_admin
 
@@ -82,6 +82,7 @@ def analytics_page(request: HttpRequest) -> HttpResponse:
         "shop": shop,
         "form": form,
         "figures": figures,
+        "zone": shop_zone(shop),  # times are told on the shop's clock, like its days
         "top_members": selectors.analytics_top_members(shop=shop),
         "charts": _charts(figures, currency=shop.currency),
     }

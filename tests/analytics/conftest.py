@@ -141,7 +141,11 @@ def build_other_shop(gateway) -> Shop:
 @pytest.fixture
 def history(db, gateway) -> History:
     shop = ShopFactory(iana_timezone="Asia/Kuala_Lumpur", currency="MYR")
-    other = build_other_shop(gateway)
+    return build_history(shop, other=build_other_shop(gateway))
+
+
+def build_history(shop: Shop, *, other: Shop | None = None) -> History:
+    """The history of the module docstring, in `shop` (a gateway fixture must be active)."""
     silver = TierFactory(shop=shop, name="Silver", threshold=100)
     gold = TierFactory(shop=shop, name="Gold", threshold=200)
     # Points are worth 0.05 each: the cheapest active fixed-amount reward, 5.00 for 100.

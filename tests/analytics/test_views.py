@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
+from loyalty.analytics.models import ShopDay
 from loyalty.analytics.services import analytics_rollup_range, shop_today
 from tests.analytics.conftest import DAY1, DAY3
 from tests.factories import ShopFactory
@@ -236,3 +237,13 @@ def test_the_page_speaks_malay_arabic_and_thai(client, history, locale, title, l
     assert liability in html
     assert "Outstanding points liability" not in html
     assert "Show the figures as a table" not in html
+
+
+def test_when_the_figures_were_computed_is_told_on_the_shops_clock(client, history):
+    shop = usable(history.shop)  # Kuala Lumpur, UTC+8
+    analytics_rollup_range(shop=shop, first=DAY1, last=DAY3)
+    ShopDay.objects.filter(shop=shop).update(computed_at=datetime(2026, 3, 4, 20, 5, tzinfo=UTC))
+
+    html = admin_get(client, custom(DAY1, DAY3), shop).content.decode()
+
+    assert "Figures as of March 5, 2026, 4:05 a.m.;" in html
