@@ -24,7 +24,7 @@ $(WIDGET_DEPS): $(WIDGET_DIR)/package.json $(WIDGET_DIR)/package-lock.json
 	cd $(WIDGET_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	touch $(WIDGET_DEPS)
 
-$(WIDGET): $(WIDGET_DEPS) $(WIDGET_DIR)/build.mjs $(wildcard $(WIDGET_DIR)/src/*.ts)
+$(WIDGET): $(WIDGET_DEPS) $(WIDGET_DIR)/build.mjs $(wildcard $(WIDGET_DIR)/src/*)
 	cd $(WIDGET_DIR) && npm run --silent build
 	touch $(WIDGET)
 

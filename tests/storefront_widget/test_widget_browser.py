@@ -458,3 +458,21 @@ def test_placing_an_order_on_the_demo_storefront_sends_orders_paid_and_the_point
     assert page.locator("[data-cart-count]").inner_text() == "0"
     shot(page, "demo-order-points")
     assert page.errors == []
+
+
+def test_the_product_block_shows_the_points_this_purchase_earns_without_shifting_the_page(
+    member, rewards, shopify_shop, visit
+):
+    program = shopify_shop.program
+    program.points_per_currency_unit = 3
+    program.save()
+
+    page = visit()
+    block = page.locator("setia-points")
+    block.filter(has_text="Earn 360 points with this purchase").wait_for()
+    malay = visit(locale="ms")
+    malay.locator("setia-points").filter(has_text="Kumpul 360 mata dengan pembelian ini").wait_for()
+
+    assert layout_shift(page) == 0
+    shot(page, "product-points")
+    assert page.errors == [] and malay.errors == []

@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import re
 from decimal import Decimal
 from http.cookies import SimpleCookie
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
@@ -42,6 +44,10 @@ PROXY_PREFIX = "/apps/setia/"
 STOREFRONT = "/storefront"
 CART = "/storefront/cart"
 CHECKOUT = "/storefront/checkout"
+# The theme app extension whose blocks the demo pages render as Shopify would.
+THEME_EXTENSION = (
+    Path(__file__).resolve().parents[4] / "storefront_widget" / "extensions" / "setia-theme"
+)
 CART_COOKIE = "standin_cart"  # the quantity of the demo product in the cart
 # The demo storefront's one product, as a theme would know it.
 PRODUCT = {
@@ -168,6 +174,7 @@ def _shop_page(standin: StandIn, app_url: str, shop: str, customer: str, req: Re
         )
         body = f"""{notice}<h1>{PRODUCT["title"]}</h1>
 <p class="price">{currency} {PRODUCT["price"]}</p>
+{_product_points_block(locale)}
 <p>Hand-drawn batik from Terengganu, 2 metres of cotton.</p>
 <form method="post" action="{CART}{back}"><button class="cart" type="submit">Add to cart
 </button></form>"""
@@ -194,6 +201,22 @@ td{{padding:.4rem 1rem .4rem 0}}</style></head>
         content_type="text/html",
         headers={"Set-Cookie": f"{SESSION_COOKIE}={session}; Path=/; SameSite=Lax"},
     )
+
+
+def _product_points_block(locale: str) -> str:
+    """The theme extension's product-page block (blocks/product-points.liquid) as Liquid renders
+    it for the demo product, with its text from the extension's locale files."""
+    locales = THEME_EXTENSION / "locales"
+    try:
+        words = json.loads((locales / f"{locale}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        words = json.loads((locales / "en.default.json").read_text(encoding="utf-8"))
+    text = html.escape(words["blocks"]["product_points"]["text"])
+    cents = int(Decimal(PRODUCT["price"]) * 100)
+    return f"""<setia-points class="setia-points" data-mode="earn" data-price-cents="{cents}"
+ data-product-id="{PRODUCT["product_id"]}" data-sku="{PRODUCT["sku"]}" data-locale="{locale}"
+ data-text="{text}" style="display:block;min-height:1.5em;color:#1f4f46"></setia-points>
+<script src="{ASSETS_PREFIX}setia-points.js" defer></script>"""
 
 
 def place_order(

@@ -1,0 +1,47 @@
+// <setia-points>: the theme's inline blocks. `data-mode="earn"` on product pages ("earn N points
+// with this purchase", from GET /apps/setia/api/earn), `data-mode="balance"` on the account page
+// (the shopper's balance and tier, from the state answer, and a button that opens the launcher).
+// Texts come from the block's Liquid translations (data-text, data-action), `{n}` filled in
+// here. A classic script of its own, loaded with `defer`; it never imports the panel.
+
+const API = "/apps/setia/api/";
+
+class SetiaPoints extends HTMLElement {
+  connectedCallback(): void {
+    if (this.dataset.done) return;
+    this.dataset.done = "1";
+    const data = this.dataset;
+    const number = new Intl.NumberFormat(data.locale || document.documentElement.lang || "en");
+    const earn = data.mode !== "balance";
+    const url = earn
+      ? `${API}earn?${new URLSearchParams({
+          price_cents: data.priceCents || "",
+          quantity: "1",
+          product_id: data.productId || "",
+          sku: data.sku || "",
+        })}`
+      : `${API}state`;
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then((answer) => (answer.ok ? answer.json() : null))
+      .then((body) => {
+        const points = earn ? body?.points : body?.customer?.points?.balance;
+        if (typeof points !== "number" || (earn && points <= 0)) return;
+        const text = (data.text || "{n}").replace("{n}", number.format(points));
+        const line = document.createElement("span");
+        line.textContent = text;
+        this.replaceChildren(line);
+        const launcher = document.querySelector("setia-launcher")?.shadowRoot?.querySelector("button");
+        if (!earn && data.action && launcher) {
+          const open = document.createElement("button");
+          open.type = "button";
+          open.className = "setia-points__open";
+          open.textContent = data.action;
+          open.addEventListener("click", () => launcher.click());
+          this.append(" ", open);
+        }
+      })
+      .catch(() => undefined); // unreachable: the block stays empty, as if there were no points
+  }
+}
+
+if (!customElements.get("setia-points")) customElements.define("setia-points", SetiaPoints);
