@@ -30,7 +30,7 @@ def test_published_app_proxy_vector_is_accepted():
 
     with (
         override_settings(SHOPIFY_API_SECRET="hush"),
-        mock.patch("shopify_app.verify.app_proxy.time", frozen_clock),
+        mock.patch("loyalty.platforms.shopify.embedded.time", frozen_clock),
     ):
         from django.test import Client
 
