@@ -63,7 +63,8 @@ logger = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 APPLY_SLICE_ROWS = 500  # rows per task run: a run stays well inside the task time limit
-PLAN_REPORT_ROWS = 500  # rows listed in the dry run (all rows with a problem are listed too)
+PLAN_REPORT_ROWS = 500  # rows listed in the dry run, and up to MAX_LISTED_PROBLEMS rows more
+# that will not be applied
 LOOKUP_BATCH = 500
 STALE_AFTER = timedelta(minutes=10)  # an applying job without progress this long has stopped
 MAX_LISTED_PROBLEMS = 1000  # rows not applied listed on the job (all are counted)
@@ -162,9 +163,10 @@ def import_job_configure(
         raise ValueError(f"mode is {ImportMode.values}, not {mode!r}")
     table = import_job_table(job=job)
     with transaction.atomic():
-        not_applied = Q(
-            status__in=[ImportStatus.MAPPING, ImportStatus.PLANNED, ImportStatus.PLANNING]
-        ) | Q(status=ImportStatus.FAILED, started_at__isnull=True)
+        # Not while a dry run is under way (its result would land on the new mapping).
+        not_applied = Q(status__in=[ImportStatus.MAPPING, ImportStatus.PLANNED]) | Q(
+            status=ImportStatus.FAILED, started_at__isnull=True
+        )
         updated = ImportJob.objects.filter(not_applied, pk=job.pk, shop=job.shop).update(
             source=source,
             has_header=has_header,
@@ -204,11 +206,9 @@ def import_job_plan(*, job_id: int) -> ImportJob:
         job.refresh_from_db()
         return job
     totals = _totals(plans)
-    listed = [
-        p.as_dict()
-        for index, p in enumerate(plans)
-        if index < PLAN_REPORT_ROWS or p.action in (SKIP, ERROR)
-    ]
+    listed = [p.as_dict() for p in plans[:PLAN_REPORT_ROWS]]
+    not_applied = [p for p in plans[PLAN_REPORT_ROWS:] if p.action in (SKIP, ERROR)]
+    listed += [p.as_dict() for p in not_applied[:MAX_LISTED_PROBLEMS]]
     ImportJob.objects.filter(pk=job.pk, status=ImportStatus.PLANNING).update(
         status=ImportStatus.PLANNED,
         plan={"totals": totals, "rows": listed},
@@ -451,9 +451,11 @@ def import_job_start_apply(*, job: ImportJob, actor: str) -> bool:
 
 
 def import_job_apply_slice(*, job_id: int, max_rows: int) -> bool:
-    """Apply up to `max_rows` rows from where the job stands; True when the job is finished.
-    Each row is one transaction that also moves the job's progress, so a job can stop anywhere
-    and resume exactly."""
+    """Apply up to `max_rows` rows from where the job stands; True when there is nothing more
+    for this run to do. Each row is one transaction that holds the job's row lock, checks that
+    the row is the next one, and moves the job's progress: a job can stop anywhere and resume
+    exactly, and a second runner (a resume while a slow one still runs) never applies or counts
+    a row twice (it stops at the first row the other has done)."""
     job = ImportJob.objects.select_related("shop").get(pk=job_id)
     if job.status != ImportStatus.APPLYING:
         return True
@@ -464,7 +466,11 @@ def import_job_apply_slice(*, job_id: int, max_rows: int) -> bool:
         tiers = {tier.pk: tier for tier in Tier.objects.filter(shop=job.shop)}
         tier_ids = _tier_lookup(job)
         for index in range(start, min(start + max_rows, len(rows))):
-            _apply_row(job, rows[index], index, program=program, tiers=tiers, tier_ids=tier_ids)
+            plan = _apply_row(
+                job, rows[index], index, program=program, tiers=tiers, tier_ids=tier_ids
+            )
+            if plan is None:
+                return True  # another runner is ahead: it carries on
     except Exception as exc:
         logger.exception("import %s failed", job_id)
         ImportJob.objects.filter(pk=job_id).update(
@@ -474,8 +480,12 @@ def import_job_apply_slice(*, job_id: int, max_rows: int) -> bool:
     job.refresh_from_db(fields=["processed_rows", "total_rows"])
     if job.processed_rows < job.total_rows:
         return False
+    # Finished: the uploaded file is not needed any more (it holds customers' personal data).
     ImportJob.objects.filter(pk=job_id, status=ImportStatus.APPLYING).update(
-        status=ImportStatus.DONE, finished_at=timezone.now(), updated_at=timezone.now()
+        status=ImportStatus.DONE,
+        content=b"",
+        finished_at=timezone.now(),
+        updated_at=timezone.now(),
     )
     return True
 
@@ -503,10 +513,13 @@ def _apply_row(
     program: Program,
     tiers: dict[int, Tier],
     tier_ids: dict[str, int | None],
-) -> RowPlan:
+) -> RowPlan | None:
+    """Apply the job's row `index`; None when it is not the job's next row any more."""
     now = timezone.now()
     try:
         with transaction.atomic():
+            if not _is_next_row(job, index):
+                return None
             plan = _apply_row_locked(
                 job, row, program=program, tiers=tiers, tier_ids=tier_ids, now=now
             )
@@ -514,10 +527,22 @@ def _apply_row(
             return plan
     except _NotApplied as not_applied:
         # Everything the row did is rolled back; its outcome is recorded on its own.
-        plan = not_applied.plan
         with transaction.atomic():
-            _advance(job, index, plan)
-        return plan
+            if not _is_next_row(job, index):
+                return None
+            _advance(job, index, not_applied.plan)
+        return not_applied.plan
+
+
+def _is_next_row(job: ImportJob, index: int) -> bool:
+    """Lock the job's row (until the row's transaction ends) and check where it stands."""
+    done = (
+        ImportJob.objects.select_for_update()
+        .filter(pk=job.pk, status=ImportStatus.APPLYING)
+        .values_list("processed_rows", flat=True)
+        .first()
+    )
+    return done == index
 
 
 def _apply_row_locked(
@@ -634,8 +659,9 @@ def _advance(job: ImportJob, index: int, plan: RowPlan) -> None:
     elif plan.points_change < 0:
         updates["points_removed"] = F("points_removed") - plan.points_change
     if plan.action in (SKIP, ERROR, ALREADY):
-        locked = ImportJob.objects.select_for_update().only("apply_problems").get(pk=job.pk)
-        problems = [p for p in locked.apply_problems if p["number"] != plan.number]
+        # The job's row is locked (`_is_next_row`): read and write its list in one step.
+        listed = ImportJob.objects.values_list("apply_problems", flat=True).get(pk=job.pk)
+        problems = [p for p in listed if p["number"] != plan.number]
         if len(problems) < MAX_LISTED_PROBLEMS:
             updates["apply_problems"] = [*problems, plan.as_dict()]
     ImportJob.objects.filter(pk=job.pk).update(**updates)

@@ -162,6 +162,7 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_resume": stale
             or (job.status == ImportStatus.FAILED and job.started_at is not None),
             "listed_limit": services.PLAN_REPORT_ROWS,
+            "problems_limit": services.MAX_LISTED_PROBLEMS,
         },
     )
 

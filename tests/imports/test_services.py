@@ -117,6 +117,7 @@ def test_smile_apply_adds_through_the_ledger_matching_emails_in_any_case(shop, s
     assert (job.points_added, job.points_removed, job.processed_rows) == (1625, 0, 4)
     assert [p["number"] for p in job.apply_problems] == [4]
     assert AuditEntry.objects.filter(action="imports.apply", target_id=str(job.pk)).count() == 1
+    assert bytes(job.content) == b""  # the file, personal data, is not kept once applied
 
 
 def test_applying_the_same_file_again_changes_nothing(shop, smile_members):
@@ -428,3 +429,50 @@ def test_another_shops_members_are_never_matched(shop):
     outsider.refresh_from_db()
     assert outsider.points_balance == 1
     assert job.skipped_count == 1
+
+
+def test_a_runner_behind_the_jobs_progress_applies_and_counts_nothing(shop):
+    siti = member_with(shop, email="siti.aminah@example.com")
+    job = configured(shop, read_fixture("loyaltylion_shopify.csv"), mode="add")
+    # Another runner has done the first row (a resume while a slow worker still ran).
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportStatus.APPLYING, processed_rows=1, started_at=job.created_at
+    )
+    job.refresh_from_db()
+    rows = services._parsed_rows(job)
+
+    plan = services._apply_row(
+        job,
+        rows[0],
+        0,
+        program=shop.program,
+        tiers={},
+        tier_ids=services._tier_lookup(job),
+    )
+
+    job.refresh_from_db()
+    siti.refresh_from_db()
+    assert plan is None
+    assert siti.points_balance == 0
+    assert (job.processed_rows, job.updated_count) == (1, 0)
+    assert not ImportedRow.objects.exists()
+
+
+def test_a_dry_run_under_way_cannot_be_reconfigured(shop):
+    job = services.import_job_create(
+        shop=shop, actor=ACTOR, filename="a.csv", data=read_fixture("smile_points.csv")
+    )
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.PLANNING)
+
+    with pytest.raises(services.ImportRefused) as refused:
+        services.import_job_configure(
+            job=job,
+            actor=ACTOR,
+            source="smile",
+            has_header=True,
+            mapping=job.mapping,
+            mode="add",
+            tier_map={},
+        )
+
+    assert refused.value.code == "not_configurable"
