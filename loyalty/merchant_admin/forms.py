@@ -125,12 +125,19 @@ class AdjustmentForm(forms.Form):
     )
     reason = forms.CharField(
         label=_("Reason"),
+        error_messages={"required": _("Say why, for the member's history.")},
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Kept in the member's history and the audit log."),
     )
     # One key per form shown: submitting the same form twice changes the balance once.
-    idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
+    idempotency_key = forms.UUIDField(
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": _("This form is out of date: reload the page."),
+            "invalid": _("This form is out of date: reload the page."),
+        },
+    )
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("initial", {}).setdefault("idempotency_key", uuid.uuid4())
@@ -141,12 +148,6 @@ class AdjustmentForm(forms.Form):
         if points == 0:
             raise forms.ValidationError(_("Enter a number of points other than 0."))
         return points
-
-    def clean_reason(self):
-        reason = self.cleaned_data["reason"].strip()
-        if not reason:
-            raise forms.ValidationError(_("Say why, for the member's history."))
-        return reason
 
 
 class DeliveryFilterForm(forms.Form):
