@@ -5,6 +5,7 @@ from django.urls import include, path
 from loyalty.core import views as core_views
 from loyalty.platforms.shopify import embedded
 from loyalty.platforms.shopify import views as shopify_views
+from storefront_widget import checkout
 from storefront_widget import views as widget_views
 
 urlpatterns = [
@@ -15,6 +16,8 @@ urlpatterns = [
     path("shopify/proxy/api/state", widget_views.proxy_state, name="proxy-state"),
     path("shopify/proxy/api/redeem", widget_views.proxy_redeem, name="proxy-redeem"),
     path("shopify/proxy/api/earn", widget_views.proxy_earn, name="proxy-earn"),
+    path("storefront/api/checkout/state", checkout.checkout_state, name="checkout-state"),
+    path("storefront/api/checkout/redeem", checkout.checkout_redeem, name="checkout-redeem"),
     path("app/session-token-bounce", embedded.session_token_bounce, name="session-token-bounce"),
     path("app/", include("loyalty.merchant_admin.urls")),
     path("api/v1/", include("loyalty.api.urls")),

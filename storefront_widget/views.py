@@ -44,6 +44,12 @@ _REFUSALS = {
 @app_proxy
 def proxy_redeem(request: HttpRequest) -> JsonResponse:
     """`POST /shopify/proxy/api/redeem` with `{"reward_id", "idempotency_key", "points"?}`."""
+    return redeem_answer(request)
+
+
+def redeem_answer(request: HttpRequest) -> JsonResponse:
+    """A redemption for the verified `request.shop` and `request.platform_customer_id` (app
+    proxy, checkout extension or signed customer token alike)."""
     if not request.platform_customer_id:
         return error_response(
             code="not_logged_in", message="Sign in to redeem rewards.", status=401

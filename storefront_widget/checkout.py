@@ -1,0 +1,131 @@
+"""The checkout UI extension's API (`/storefront/api/checkout/...`): the shopper's balance, the
+points this order will earn and a redemption, for `extensions/setia-checkout`.
+
+Shopify's checkout calls from its own origin with `Authorization: Bearer <session token>` (a
+JWT signed with the app secret: `dest` the shop, `sub` the customer GID when signed in,
+`aud` our API key), verified by `shopify_app.verify_checkout_ui_ext_req`. No cookies are
+involved, so every answer, errors included, allows any origin; the preflight is answered 204."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from functools import wraps
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from loyalty.core.errors import error_response
+from loyalty.platforms.shopify.sdk import request_input, shop_domain_from, shopify_app
+from loyalty.shops.models import Platform
+from loyalty.shops.selectors import shop_installed_by_domain
+from storefront_widget.earn import product_points
+from storefront_widget.state import storefront_state
+from storefront_widget.views import redeem_answer
+
+CUSTOMER_GID_RE = re.compile(r"gid://shopify/Customer/([0-9]{1,20})")
+CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type",
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Max-Age": "7200",
+    "Vary": "Origin",
+}
+
+
+def _cors(response: HttpResponse) -> HttpResponse:
+    for name, value in CORS.items():
+        response[name] = value
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def checkout_extension(*methods: str):
+    """Verify the checkout session token; set `request.shop` and `request.platform_customer_id`
+    (None for a guest checkout)."""
+
+    def decorate(view):
+        @wraps(view)
+        @csrf_exempt  # no cookies: the bearer token proves the request
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if request.method == "OPTIONS":
+                return _cors(HttpResponse(status=204))
+            if request.method not in methods:
+                return _cors(
+                    error_response(
+                        code="method_not_allowed", message="Method not allowed.", status=405
+                    )
+                )
+            body = request.body.decode("utf-8", errors="replace")
+            verified = shopify_app().verify_checkout_ui_ext_req(request_input(request, body=body))
+            claims = verified.id_token.claims if verified.ok and verified.id_token else None
+            if not claims or not verified.shop:
+                return _cors(
+                    error_response(
+                        code="invalid_session_token",
+                        message="The checkout session token is missing, invalid or expired.",
+                        status=401,
+                    )
+                )
+            shop = shop_installed_by_domain(
+                platform=Platform.SHOPIFY,
+                domain=shop_domain_from(verified.shop),
+                max_age=settings.STOREFRONT_CACHE_SECONDS,
+            )
+            if shop is None:
+                return _cors(
+                    error_response(
+                        code="unknown_shop",
+                        message="This store does not have Setia installed.",
+                        status=404,
+                    )
+                )
+            customer = CUSTOMER_GID_RE.fullmatch(str(claims.get("sub") or ""))
+            request.shop = shop
+            request.platform_customer_id = customer.group(1) if customer else None
+            return _cors(view(request, *args, **kwargs))
+
+        return wrapper
+
+    return decorate
+
+
+@checkout_extension("GET")
+def checkout_state(request: HttpRequest) -> JsonResponse:
+    """`GET /storefront/api/checkout/state?subtotal=&currency=`: the balance, the rewards the
+    shopper can redeem now, and what this order earns (its subtotal in the shop's currency
+    through the earning engine; null when the checkout is in another currency)."""
+    state = storefront_state(shop=request.shop, platform_customer_id=request.platform_customer_id)
+    earn = None
+    currency = request.GET.get("currency", request.shop.currency).upper()
+    try:
+        subtotal = Decimal(request.GET.get("subtotal", ""))
+    except InvalidOperation:
+        subtotal = None
+    in_shop_money = currency == request.shop.currency.upper()
+    if in_shop_money and subtotal is not None and subtotal.is_finite() and 0 <= subtotal < 10**12:
+        earn = product_points(
+            shop=request.shop, price=subtotal, platform_customer_id=request.platform_customer_id
+        )
+    customer = state["customer"]
+    return JsonResponse(
+        {
+            "program": state["program"],
+            "signed_in": customer is not None,
+            "balance": customer["points"]["balance"] if customer else None,
+            "earn": earn,
+            "rewards": [
+                {key: reward[key] for key in ("id", "name", "points_cost")}
+                for reward in state["rewards"]
+                if reward["available"]
+            ],
+        }
+    )
+
+
+@checkout_extension("POST")
+def checkout_redeem(request: HttpRequest) -> JsonResponse:
+    """`POST /storefront/api/checkout/redeem` with `{"reward_id", "idempotency_key"}`: as the
+    storefront's redeem; the extension applies the code to the checkout."""
+    return redeem_answer(request)
