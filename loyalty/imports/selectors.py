@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
+from django.db import models
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
@@ -17,28 +19,58 @@ from loyalty.shops.models import Shop
 EXPORT_CHUNK = 2000
 RECENT_JOBS = 20
 
-MEMBER_EXPORT_HEADER = [
-    "email",
-    "first_name",
-    "last_name",
-    "customer_id",
-    "points_balance",
-    "points_pending",
-    "lifetime_earned",
-    "tier",
-    "enrolled_at",
-    "last_activity_at",
-]
-LEDGER_EXPORT_HEADER = [
-    "customer_id",
-    "email",
-    "kind",
-    "points",
-    "source_type",
-    "source_id",
-    "reason",
-    "created_at",
-]
+
+@dataclasses.dataclass(frozen=True)
+class CsvExport:
+    """A CSV export: its rows are the shop's rows of `model`, one column per (header, field)."""
+
+    name: str
+    model: type[models.Model]
+    columns: tuple[tuple[str, str], ...]
+    target_type: str
+
+    @property
+    def header(self) -> list[str]:
+        return [header for header, _ in self.columns]
+
+
+EXPORTS = {
+    export.name: export
+    for export in (
+        CsvExport(
+            name="members",
+            model=Member,
+            target_type="members.member",
+            columns=(
+                ("email", "email"),
+                ("first_name", "first_name"),
+                ("last_name", "last_name"),
+                ("customer_id", "platform_customer_id"),
+                ("points_balance", "points_balance"),
+                ("points_pending", "points_pending"),
+                ("lifetime_earned", "lifetime_earned"),
+                ("tier", "tier__name"),
+                ("enrolled_at", "enrolled_at"),
+                ("last_activity_at", "last_activity_at"),
+            ),
+        ),
+        CsvExport(
+            name="ledger",
+            model=LedgerEntry,
+            target_type="ledger.ledgerentry",
+            columns=(
+                ("customer_id", "member__platform_customer_id"),
+                ("email", "member__email"),
+                ("kind", "kind"),
+                ("points", "points"),
+                ("source_type", "source_type"),
+                ("source_id", "source_id"),
+                ("reason", "reason"),
+                ("created_at", "created_at"),
+            ),
+        ),
+    )
+}
 
 
 def import_job_get(*, shop: Shop, pk: int) -> ImportJob:
@@ -78,41 +110,9 @@ def plan_rows_described(rows: list[dict]) -> list[dict]:
     ]
 
 
-def members_export_rows(*, shop: Shop) -> Iterator[list]:
-    rows = _keyset(
-        Member.objects.filter(shop=shop),
-        [
-            "email",
-            "first_name",
-            "last_name",
-            "platform_customer_id",
-            "points_balance",
-            "points_pending",
-            "lifetime_earned",
-            "tier__name",
-            "enrolled_at",
-            "last_activity_at",
-        ],
-    )
-    for row in rows:
-        yield [_iso(value) for value in row]
-
-
-def ledger_export_rows(*, shop: Shop) -> Iterator[list]:
-    rows = _keyset(
-        LedgerEntry.objects.filter(shop=shop),
-        [
-            "member__platform_customer_id",
-            "member__email",
-            "kind",
-            "points",
-            "source_type",
-            "source_id",
-            "reason",
-            "created_at",
-        ],
-    )
-    for row in rows:
+def export_rows(*, shop: Shop, export: CsvExport) -> Iterator[list]:
+    fields = [field for _, field in export.columns]
+    for row in _keyset(export.model.objects.filter(shop=shop), fields):
         yield [_iso(value) for value in row]
 
 

@@ -10,6 +10,11 @@ urlpatterns = [
     path("<int:pk>/", views.job_detail, name="admin-imports-job"),
     path("<int:pk>/apply/", views.apply, name="admin-imports-apply"),
     path("<int:pk>/progress/", views.progress, name="admin-imports-progress"),
-    path("export/members.csv", views.export_members, name="admin-imports-export-members"),
-    path("export/ledger.csv", views.export_ledger, name="admin-imports-export-ledger"),
+    path(
+        "export/members.csv",
+        views.export,
+        {"name": "members"},
+        name="admin-imports-export-members",
+    ),
+    path("export/ledger.csv", views.export, {"name": "ledger"}, name="admin-imports-export-ledger"),
 ]

@@ -195,13 +195,17 @@ class _Echo:
         return value
 
 
-def _csv_response(request, *, name: str, header: list[str], rows) -> StreamingHttpResponse:
+@embedded_admin
+@require_GET
+def export(request: HttpRequest, name: str) -> StreamingHttpResponse:
+    """The shop's members or ledger as CSV, streamed: rows are read in chunks as they are sent."""
+    csv_export = selectors.EXPORTS[name]
     writer = csv.writer(_Echo())
 
     def lines():
         yield "\ufeff"  # spreadsheets then read the file as UTF-8
-        yield writer.writerow(header)
-        for row in rows:
+        yield writer.writerow(csv_export.header)
+        for row in selectors.export_rows(shop=request.shop, export=csv_export):
             yield writer.writerow([_safe_cell(value) for value in row])
 
     stamp = datetime.now(tz=timezone.get_current_timezone()).strftime("%Y%m%d")
@@ -211,7 +215,7 @@ def _csv_response(request, *, name: str, header: list[str], rows) -> StreamingHt
         shop=request.shop,
         actor=_actor(request),
         action=f"imports.export_{name}",
-        target_type="members.member" if name == "members" else "ledger.ledgerentry",
+        target_type=csv_export.target_type,
         note=f"CSV export of {name}",
     )
     return response
@@ -221,25 +225,3 @@ def _safe_cell(value):
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
-
-
-@embedded_admin
-@require_GET
-def export_members(request: HttpRequest) -> StreamingHttpResponse:
-    return _csv_response(
-        request,
-        name="members",
-        header=selectors.MEMBER_EXPORT_HEADER,
-        rows=selectors.members_export_rows(shop=request.shop),
-    )
-
-
-@embedded_admin
-@require_GET
-def export_ledger(request: HttpRequest) -> StreamingHttpResponse:
-    return _csv_response(
-        request,
-        name="ledger",
-        header=selectors.LEDGER_EXPORT_HEADER,
-        rows=selectors.ledger_export_rows(shop=request.shop),
-    )

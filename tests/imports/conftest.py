@@ -2,10 +2,12 @@ from pathlib import Path
 
 import pytest
 
+from loyalty.imports import services
 from loyalty.ledger.services import ledger_credit
 from tests.factories import MemberFactory, ShopFactory
 
 FIXTURES = Path(__file__).parent / "fixtures"
+ACTOR = "staff:42"
 
 
 def read_fixture(name: str) -> bytes:
@@ -21,6 +23,19 @@ def member_with(shop, *, email: str, points: int = 0, customer_id: str | None = 
         )
     member.refresh_from_db()
     return member
+
+
+def configured(shop, data: bytes, *, mode: str, filename="export.csv", tier_map=None, **kw):
+    job = services.import_job_create(shop=shop, actor=ACTOR, filename=filename, data=data)
+    return services.import_job_configure(
+        job=job,
+        actor=ACTOR,
+        source=kw.get("source", job.source),
+        has_header=kw.get("has_header", job.has_header),
+        mapping=kw.get("mapping", job.mapping),
+        mode=mode,
+        tier_map=tier_map or {},
+    )
 
 
 @pytest.fixture

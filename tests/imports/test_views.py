@@ -14,7 +14,7 @@ from loyalty.ledger.models import LedgerEntry
 from loyalty.ledger.services import ledger_credit
 from loyalty.members.models import Member
 from tests.factories import ShopFactory, TierFactory
-from tests.imports.conftest import member_with, read_fixture
+from tests.imports.conftest import configured, member_with, read_fixture
 from tests.merchant_admin.helpers import admin_get, admin_post
 
 pytestmark = pytest.mark.django_db
@@ -216,18 +216,7 @@ def test_another_shops_jobs_are_not_listed(client, shop, other_shop):
 
 def test_progress_answers_json_for_the_page_to_poll(client, shop):
     member_with(shop, email="siti.aminah@example.com")
-    job = services.import_job_create(
-        shop=shop, actor="staff:1", filename="a.csv", data=read_fixture("smile_points.csv")
-    )
-    services.import_job_configure(
-        job=job,
-        actor="staff:1",
-        source=job.source,
-        has_header=True,
-        mapping=job.mapping,
-        mode="add",
-        tier_map={},
-    )
+    job = configured(shop, read_fixture("smile_points.csv"), mode="add")
     services.import_job_start_apply(job=job, actor="staff:1")
 
     response = admin_get(client, reverse("admin-imports-progress", args=[job.pk]), shop)
@@ -346,18 +335,7 @@ def test_pages_need_a_session_token(client, shop):
 
 def test_the_pages_speak_malay_arabic_right_to_left_and_thai(client, shop):
     member_with(shop, email="siti.aminah@example.com")
-    job = services.import_job_create(
-        shop=shop, actor="staff:1", filename="a.csv", data=b"email,points\nnot-an-email,5\n"
-    )
-    services.import_job_configure(
-        job=job,
-        actor="staff:1",
-        source=job.source,
-        has_header=True,
-        mapping=job.mapping,
-        mode="add",
-        tier_map={},
-    )
+    job = configured(shop, b"email,points\nnot-an-email,5\n", mode="add")
 
     malay = admin_get(client, reverse("admin-imports") + "?locale=ms", shop).content.decode()
     arabic = admin_get(

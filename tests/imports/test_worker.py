@@ -8,6 +8,7 @@ from loyalty.imports import models, services
 from loyalty.imports.models import ImportStatus
 from loyalty.members.models import Member
 from tests.factories import ShopFactory
+from tests.imports.conftest import configured
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -29,17 +30,8 @@ def test_a_large_history_file_is_planned_and_applied_by_a_real_worker(tasks_to_w
     shop = ShopFactory(access_token="shpat_x")
     lines = [f"{7001 + n % 2},{n}" for n in range(1, 601)]
     data = ("customer_id,points_amount\n" + "\n".join(lines) + "\n").encode()
-    job = services.import_job_create(shop=shop, actor="staff:42", filename="rivo.csv", data=data)
 
-    services.import_job_configure(
-        job=job,
-        actor="staff:42",
-        source=job.source,
-        has_header=True,
-        mapping=job.mapping,
-        mode="add",
-        tier_map={},
-    )
+    job = configured(shop, data, mode="add", filename="rivo.csv")
     planned = wait_for(job, {ImportStatus.PLANNED, ImportStatus.FAILED})
     plan_totals = dict(planned.plan["totals"]) if planned.plan else None
     services.import_job_start_apply(job=job, actor="staff:42")
