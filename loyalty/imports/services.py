@@ -54,7 +54,7 @@ from loyalty.ledger.services import (
     ledger_release_due,
 )
 from loyalty.members.models import Member, MemberStatus
-from loyalty.members.services import member_get_or_create, member_lock
+from loyalty.members.services import member_get_or_create, member_lock, redacted_customer_id
 from loyalty.shops.models import Program, Shop
 from loyalty.tiers.models import Tier
 from loyalty.tiers.services import tier_assign
@@ -303,10 +303,11 @@ def _members_for(
     rows = list(rows)
     ids = {row.customer_id for row in rows if row.customer_id}
     emails = {row.email for row in rows if row.email}
-    by_id = {
-        m.platform_customer_id: m
-        for m in Member.objects.filter(shop=shop, platform_customer_id__in=ids)
-    }
+    # A customer erased at their request is never enrolled again: their tombstone answers.
+    erased = {redacted_customer_id(shop=shop, platform_customer_id=i): i for i in ids}
+    by_id: dict[str, Member] = {}
+    for m in Member.objects.filter(shop=shop, platform_customer_id__in=[*ids, *erased]):
+        by_id.setdefault(erased.get(m.platform_customer_id, m.platform_customer_id), m)
     by_email: dict[str, list[Member]] = {}
     matches = (
         Member.objects.filter(shop=shop)

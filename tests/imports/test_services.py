@@ -8,6 +8,7 @@ from loyalty.imports.models import ImportedRow, ImportJob, ImportStatus
 from loyalty.ledger.models import EntryKind, LedgerEntry
 from loyalty.ledger.services import ledger_credit
 from loyalty.members.models import Member, MemberStatus
+from loyalty.members.services import member_redact
 from loyalty.tiers.models import TierHistory
 from tests.factories import ShopFactory, TierFactory
 from tests.imports.conftest import ACTOR, configured, member_with, read_fixture
@@ -259,6 +260,19 @@ def test_erased_and_excluded_members_are_skipped(shop):
     assert job.skipped_count == 1
     assert job.apply_problems[0]["problems"] == [{"code": "member_not_active"}]
     assert not LedgerEntry.objects.filter(source_type="import").exists()
+
+
+def test_a_customer_erased_at_their_request_is_not_enrolled_again(shop):
+    member_with(shop, email="nur.izzah@example.com", customer_id="6011111111")
+    member_redact(shop=shop, platform_customer_id="6011111111")
+
+    job = applied(shop, read_fixture("growave_semicolon.csv"), mode="add")
+
+    assert not Member.objects.filter(platform_customer_id="6011111111").exists()
+    assert Member.objects.filter(shop=shop, status=MemberStatus.REDACTED).count() == 1
+    assert job.apply_problems[0]["number"] == 2
+    assert job.apply_problems[0]["problems"] == [{"code": "member_not_active"}]
+    assert job.created_count == 1  # the other row's customer
 
 
 def test_negative_points_in_add_mode_take_points_away_but_never_overdraw(shop):
