@@ -32,6 +32,18 @@ CSV_ERRORS = {
     "malformed": _("The file is not a readable CSV file."),
     "too_large": _("The file is too large."),
 }
+# The figures of a dry run (its totals' keys) and of an applied job (its counters).
+FIGURES = (
+    ("new", "created_count", _("New members"), ""),
+    ("update", "updated_count", _("Members updated"), ""),
+    ("unchanged", "unchanged_count", _("Unchanged"), ""),
+    ("already_applied", "already_applied_count", _("Already imported"), ""),
+    ("skip", "skipped_count", _("Skipped"), ""),
+    ("error", "error_count", _("Rows with problems"), ""),
+    ("points_added", "points_added", _("Points added"), "positive"),
+    ("points_removed", "points_removed", _("Points removed"), "negative"),
+    ("tiers_set", None, _("Tiers set"), ""),
+)
 # Characters a spreadsheet reads as the start of a formula: such text cells get a leading '.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -156,6 +168,17 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "job": job,
             "totals": plan.get("totals"),
+            "plan_figures": [
+                {"label": label, "value": plan["totals"][key], "css": css}
+                for key, _field, label, css in FIGURES
+            ]
+            if plan.get("totals")
+            else [],
+            "result_figures": [
+                {"label": label, "value": getattr(job, field), "css": css}
+                for _key, field, label, css in FIGURES
+                if field
+            ],
             "plan_rows": selectors.plan_rows_described(plan.get("rows", [])),
             "apply_problems": selectors.plan_rows_described(job.apply_problems),
             "in_progress": job.status in (ImportStatus.PLANNING, ImportStatus.APPLYING),
