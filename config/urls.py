@@ -5,7 +5,7 @@ from django.urls import include, path
 from loyalty.core import views as core_views
 from loyalty.platforms.shopify import embedded
 from loyalty.platforms.shopify import views as shopify_views
-from storefront_widget import checkout
+from storefront_widget import checkout, standalone
 from storefront_widget import views as widget_views
 
 urlpatterns = [
@@ -18,6 +18,8 @@ urlpatterns = [
     path("shopify/proxy/api/earn", widget_views.proxy_earn, name="proxy-earn"),
     path("storefront/api/checkout/state", checkout.checkout_state, name="checkout-state"),
     path("storefront/api/checkout/redeem", checkout.checkout_redeem, name="checkout-redeem"),
+    path("storefront/api/widget/state", standalone.widget_state, name="widget-state"),
+    path("storefront/api/widget/redeem", standalone.widget_redeem, name="widget-redeem"),
     path("app/session-token-bounce", embedded.session_token_bounce, name="session-token-bounce"),
     path("app/", include("loyalty.merchant_admin.urls")),
     path("api/v1/", include("loyalty.api.urls")),

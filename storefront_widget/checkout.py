@@ -25,18 +25,15 @@ from storefront_widget.state import storefront_state
 from storefront_widget.views import redeem_answer
 
 CUSTOMER_GID_RE = re.compile(r"gid://shopify/Customer/([0-9]{1,20})")
-CORS = {
-    "Access-Control-Allow-Origin": "*",
-    "Access-Control-Allow-Headers": "Authorization, Content-Type",
-    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
-    "Access-Control-Max-Age": "7200",
-    "Vary": "Origin",
-}
 
 
-def _cors(response: HttpResponse) -> HttpResponse:
-    for name, value in CORS.items():
-        response[name] = value
+def cors(response: HttpResponse, *, allow_headers: str = "Authorization, Content-Type"):
+    """Any origin may read the answer: these APIs take no cookies, a token in each request
+    proves who asks. Never cached: the answers are the shopper's own."""
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Access-Control-Allow-Headers"] = allow_headers
+    response["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+    response["Access-Control-Max-Age"] = "7200"
     response["Cache-Control"] = "private, no-store"
     return response
 
@@ -50,9 +47,9 @@ def checkout_extension(*methods: str):
         @csrf_exempt  # no cookies: the bearer token proves the request
         def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
             if request.method == "OPTIONS":
-                return _cors(HttpResponse(status=204))
+                return cors(HttpResponse(status=204))
             if request.method not in methods:
-                return _cors(
+                return cors(
                     error_response(
                         code="method_not_allowed", message="Method not allowed.", status=405
                     )
@@ -61,7 +58,7 @@ def checkout_extension(*methods: str):
             verified = shopify_app().verify_checkout_ui_ext_req(request_input(request, body=body))
             claims = verified.id_token.claims if verified.ok and verified.id_token else None
             if not claims or not verified.shop:
-                return _cors(
+                return cors(
                     error_response(
                         code="invalid_session_token",
                         message="The checkout session token is missing, invalid or expired.",
@@ -74,7 +71,7 @@ def checkout_extension(*methods: str):
                 max_age=settings.STOREFRONT_CACHE_SECONDS,
             )
             if shop is None:
-                return _cors(
+                return cors(
                     error_response(
                         code="unknown_shop",
                         message="This store does not have Setia installed.",
@@ -84,7 +81,7 @@ def checkout_extension(*methods: str):
             customer = CUSTOMER_GID_RE.fullmatch(str(claims.get("sub") or ""))
             request.shop = shop
             request.platform_customer_id = customer.group(1) if customer else None
-            return _cors(view(request, *args, **kwargs))
+            return cors(view(request, *args, **kwargs))
 
         return wrapper
 

@@ -213,3 +213,31 @@ def test_a_shop_that_never_saved_gets_the_default_look(shop):
     assert state["widget"]["accent_text_color"] == "#ffffff"
     assert state["widget"]["position"] == "bottom-right"
     assert state["widget"]["strings"] == {}
+
+
+def test_a_secret_for_script_tag_stores_is_created_replaced_and_audited(client, shop, other_shop):
+    admin_post(client, "/app/widget/secret/", other_shop)
+    theirs = WidgetSettings.objects.get(shop=other_shop).widget_secret
+
+    first = admin_post(client, "/app/widget/secret/", shop, user_id="9")
+    secret = WidgetSettings.objects.get(shop=shop).widget_secret
+    page = admin_get(client, URL, shop).content.decode()
+    admin_post(client, "/app/widget/secret/", shop)
+
+    assert first.status_code == 303
+    assert first["Location"] == "/app/widget/?secret=new#script-tag"
+    assert len(secret) == 64
+    assert f'value="{secret}"' in page
+    assert theirs not in page
+    assert WidgetSettings.objects.get(shop=shop).widget_secret not in (secret, theirs)
+    assert WidgetSettings.objects.get(shop=other_shop).widget_secret == theirs
+    entries = AuditEntry.objects.filter(shop=shop, action="widget.rotate_secret")
+    assert [entry.actor for entry in entries.order_by("pk")] == ["staff:9", "staff:42"]
+    assert all(entry.after is None for entry in entries)  # the secret never goes in the log
+
+
+def test_the_secret_page_takes_only_posts(client, shop):
+    response = admin_get(client, "/app/widget/secret/", shop)
+
+    assert response.status_code == 405
+    assert not WidgetSettings.objects.filter(shop=shop).exists()

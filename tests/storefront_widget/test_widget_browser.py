@@ -4,7 +4,10 @@ and `redeem` calls through the stand-in's app proxy, signed as Shopify signs the
 `live_server`; redemptions create their discount codes at the stand-in. Screenshots go to
 test-artifacts/storefront_widget/."""
 
+import http.server
 import re
+import threading
+import time
 from urllib.parse import urlencode
 
 import pytest
@@ -16,11 +19,12 @@ from loyalty.rewards.models import Redemption
 from loyalty.tiers.services import tier_evaluate
 from storefront_widget.models import WidgetSettings
 from storefront_widget.services import widget_settings_update
+from storefront_widget.tokens import customer_token_sign
 from tests.factories import MemberFactory, RewardFactory, TierFactory
 from tests.merchant_admin.helpers import session_token
 from tests.platforms.shopify.helpers import SHOP
 from tests.platforms.shopify.test_admin_browser import browser  # noqa: F401 (fixture)
-from tests.storefront_widget.bundle import ROOT, built_widget
+from tests.storefront_widget.bundle import BUILT, ROOT, built_widget
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -476,3 +480,74 @@ def test_the_product_block_shows_the_points_this_purchase_earns_without_shifting
     assert layout_shift(page) == 0
     shot(page, "product-points")
     assert page.errors == [] and malay.errors == []
+
+
+@pytest.fixture
+def other_store():
+    """A store outside Shopify: its own origin serving its page and the built widget."""
+    pages = {}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            if self.path in pages:
+                body, kind = pages[self.path].encode(), "text/html"
+            elif (BUILT / self.path.lstrip("/")).is_file() and self.path.endswith(".js"):
+                body, kind = (BUILT / self.path.lstrip("/")).read_bytes(), "text/javascript"
+            else:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", f"{kind}; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", pages
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_store_outside_shopify_runs_the_widget_from_a_script_tag_with_a_signed_token(
+    member, rewards, shopify_shop, storefront, browser, other_store  # noqa: F811
+):
+    origin, pages = other_store
+    secret = WidgetSettings.objects.create(shop=shopify_shop).widget_secret
+    api = f"{storefront.app_url}/storefront/api/widget"
+
+    def page_for(token):
+        query = urlencode({"shop": SHOP, "token": token})
+        return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<link rel="icon" href="data:,"><title>Batik House</title></head><body><h1>Batik House</h1>
+<setia-launcher data-state-url="{api}/state?{query}" data-redeem-url="{api}/redeem?{query}">
+</setia-launcher><script type="module" src="/setia-launcher.js" defer></script></body></html>"""
+
+    pages["/signed-in"] = page_for(customer_token_sign(secret=secret, customer_id=CUSTOMER))
+    pages["/forged"] = page_for(f"{CUSTOMER}.{int(time.time())}." + "0" * 64)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{origin}/signed-in")
+
+    page.locator(LAUNCHER).filter(has_text="1,250 points").click()
+    page.get_by_role("button", name="Redeem: RM10 off").click()
+    page.locator("setia-launcher [data-confirm]").click()
+    page.locator("setia-launcher [data-code]").wait_for()
+    page.locator(LAUNCHER).filter(has_text="450 points").wait_for()
+    member.refresh_from_db()
+    assert member.points_balance == 450
+    shot(page, "script-tag-store")
+
+    page.goto(f"{origin}/forged")
+    page.locator(LAUNCHER).wait_for()
+    assert page.locator(LAUNCHER).inner_text() == "Rewards"  # refused: no numbers, no dialog
+    assert page.locator(DIALOG).count() == 0
+    assert errors == []
+    context.close()
+    connections.close_all()

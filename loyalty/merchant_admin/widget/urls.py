@@ -6,4 +6,5 @@ from loyalty.merchant_admin.widget import views
 
 urlpatterns = [
     path("", views.widget_settings, name="admin-widget"),
+    path("secret/", views.widget_secret_new, name="admin-widget-secret"),
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 
+from django.conf import settings as django_settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -14,7 +15,7 @@ from loyalty.audit.services import staff_actor
 from loyalty.merchant_admin.widget.forms import WidgetSettingsForm
 from loyalty.platforms.shopify.embedded import embedded_admin
 from storefront_widget.selectors import widget_look, widget_settings_for
-from storefront_widget.services import widget_settings_update
+from storefront_widget.services import widget_secret_rotate, widget_settings_update
 from storefront_widget.state import storefront_state
 
 SAMPLE_BALANCE = 1250
@@ -90,6 +91,17 @@ def widget_settings(request: HttpRequest) -> HttpResponse:
             "sample_state": sample,
             "sample_state_url": data_url(sample),
             "program_name": shop.program.name,
+            "widget_secret": settings.widget_secret if settings.pk else "",
+            "app_url": django_settings.APP_URL.rstrip("/"),
+            "shop_domain": shop.domain,
         },
         status=status,
     )
+
+
+@embedded_admin
+@require_http_methods(["POST"])
+def widget_secret_new(request: HttpRequest) -> HttpResponse:
+    """A new secret for stores outside Shopify: tokens signed with the old one stop working."""
+    widget_secret_rotate(shop=request.shop, actor=staff_actor(user_id=request.shopify_user_id))
+    return HttpResponseRedirect(f"{reverse('admin-widget')}?secret=new#script-tag", status=303)
