@@ -68,7 +68,10 @@ def test_onboarding_walk_through_from_fresh_install_to_a_live_program(client, sh
     # Step 2: a starter reward set, shown with the points name and shop currency.
     step2 = admin_get(client, "/app/program/onboarding/rewards/", shop)
     assert step2.status_code == 200
-    assert "10.00 MYR off your order: 1000 stars" in step2.content.decode()
+    page2 = step2.content.decode()
+    assert "10.00 MYR off your order: 1000 stars" in page2
+    # The default 5 off stands in for the set's 5.00 off: shown as kept, not added again.
+    assert '5 off your order: 500 stars <span class="badge">Already offered: kept as it is' in page2
     chosen = admin_post(
         client, "/app/program/onboarding/rewards/", shop, {"preset": "ladder_shipping"}, user_id="5"
     )

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from loyalty.audit.models import AuditEntry
 from loyalty.earning import engine
+from loyalty.rewards.models import Reward
 from loyalty.shops.models import Program, Shop
 
 EXAMPLE_ORDER = Decimal("100.00")
@@ -37,6 +38,47 @@ ACTION_LABELS = {
     "program.onboarding_finish": _("Onboarding finished"),
     "program.onboarding_skip": _("Onboarding skipped"),
 }
+
+
+# The starter rewards onboarding offers: key -> (kind, points cost, value in shop money).
+STARTER_REWARDS: dict[str, tuple[str, int, Decimal]] = {
+    "amount_5": ("amount_off", 500, Decimal("5")),
+    "amount_10": ("amount_off", 1000, Decimal("10")),
+    "amount_20": ("amount_off", 2000, Decimal("20")),
+    "free_shipping": ("free_shipping", 800, Decimal("0")),
+}
+STARTER_PRESETS: dict[str, tuple[str, ...]] = {
+    "ladder": ("amount_5", "amount_10", "amount_20"),
+    "ladder_shipping": ("amount_5", "amount_10", "amount_20", "free_shipping"),
+    "shipping": ("free_shipping", "amount_10"),
+}
+
+
+@dataclass(frozen=True)
+class StarterReward:
+    kind: str
+    points_cost: int
+    value: Decimal
+    name: str
+    existing: Reward | None  # the shop already offers it (enabled, same kind and value)
+
+
+def starter_rewards_plan(*, shop: Shop, preset: str) -> list[StarterReward]:
+    """The rewards a starter set stands for in this shop: new ones, named in the shop's
+    currency, and those the shop already offers (like the default 5 off), which stay as they
+    are."""
+    offered = list(Reward.objects.filter(shop=shop, enabled=True).order_by("pk"))
+    plan = []
+    for key in STARTER_PRESETS[preset]:
+        kind, cost, value = STARTER_REWARDS[key]
+        existing = next((r for r in offered if r.kind == kind and r.value == value), None)
+        name = (
+            "Free shipping"
+            if kind == "free_shipping"
+            else f"{value:.2f} {shop.currency} off your order"
+        )
+        plan.append(StarterReward(kind, cost, value, name, existing))
+    return plan
 
 
 def onboarding_done(*, shop: Shop) -> bool:

@@ -5,7 +5,6 @@ tiers, rewards, expiry, onboarding. Each service makes the change and writes its
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -17,24 +16,12 @@ from loyalty.merchant_admin.program.selectors import (
     ONBOARDING_FINISHED,
     ONBOARDING_SKIPPED,
     onboarding_done,
+    starter_rewards_plan,
 )
 from loyalty.rewards.models import Reward
 from loyalty.shops.models import Program, Shop
 from loyalty.tiers.models import Tier
 from loyalty.tiers.services import tier_create
-
-# The starter rewards onboarding offers: key -> (kind, points cost, value in shop money).
-STARTER_REWARDS: dict[str, tuple[str, int, Decimal]] = {
-    "amount_5": ("amount_off", 500, Decimal("5")),
-    "amount_10": ("amount_off", 1000, Decimal("10")),
-    "amount_20": ("amount_off", 2000, Decimal("20")),
-    "free_shipping": ("free_shipping", 800, Decimal("0")),
-}
-STARTER_PRESETS: dict[str, tuple[str, ...]] = {
-    "ladder": ("amount_5", "amount_10", "amount_20"),
-    "ladder_shipping": ("amount_5", "amount_10", "amount_20", "free_shipping"),
-    "shipping": ("free_shipping", "amount_10"),
-}
 
 
 def _save_audited(
@@ -242,25 +229,21 @@ def reward_set_enabled(*, shop: Shop, actor: str, reward: Reward, enabled: bool)
 # --- onboarding -------------------------------------------------------------------------------
 
 
-def starter_reward_name(*, kind: str, value: Decimal, currency: str) -> str:
-    if kind == "free_shipping":
-        return "Free shipping"
-    return f"{value:.2f} {currency} off your order"
-
-
 def onboarding_add_rewards(*, shop: Shop, actor: str, preset: str) -> list[Reward]:
     """Add a starter reward set. A reward the shop already offers (enabled, same kind and
     value, like the default 5 off) is not added again, so submitting twice changes nothing."""
     created = []
     with transaction.atomic():
         Program.objects.select_for_update().get(shop=shop)  # one onboarding submit at a time
-        for key in STARTER_PRESETS[preset]:
-            kind, cost, value = STARTER_REWARDS[key]
-            if Reward.objects.filter(shop=shop, kind=kind, value=value, enabled=True).exists():
-                continue
-            name = starter_reward_name(kind=kind, value=value, currency=shop.currency)
-            values = {"name": name, "kind": kind, "points_cost": cost, "value": value}
-            created.append(reward_create(shop=shop, actor=actor, values=values))
+        for starter in starter_rewards_plan(shop=shop, preset=preset):
+            if starter.existing is None:
+                values = {
+                    "name": starter.name,
+                    "kind": starter.kind,
+                    "points_cost": starter.points_cost,
+                    "value": starter.value,
+                }
+                created.append(reward_create(shop=shop, actor=actor, values=values))
     return created
 
 

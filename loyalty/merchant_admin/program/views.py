@@ -27,6 +27,7 @@ from loyalty.merchant_admin.program.selectors import (
     example_points,
     money,
     onboarding_done,
+    starter_rewards_plan,
 )
 from loyalty.platforms.shopify.embedded import embedded_admin
 from loyalty.rewards.models import Reward, RewardKind
@@ -397,28 +398,10 @@ def onboarding_rewards(request: HttpRequest) -> HttpResponse:
         )
         return _see_other("admin-program-onboarding-widget")
     presets = [
-        {
-            "key": key,
-            "rewards": [
-                {
-                    "name": services.starter_reward_name(
-                        kind=kind, value=value, currency=shop.currency
-                    ),
-                    "cost": cost,
-                }
-                for kind, cost, value in (
-                    services.STARTER_REWARDS[k] for k in services.STARTER_PRESETS[key]
-                )
-            ],
-        }
-        for key in services.STARTER_PRESETS
+        {"key": key, "label": label, "rewards": starter_rewards_plan(shop=shop, preset=key)}
+        for key, label in forms.ONBOARDING_PRESETS
     ]
-    return _page(
-        request,
-        "onboarding_rewards.html",
-        {"step": 2, "presets": presets, "existing": Reward.objects.filter(shop=shop, enabled=True)},
-        form=form,
-    )
+    return _page(request, "onboarding_rewards.html", {"step": 2, "presets": presets}, form=form)
 
 
 def _widget_url() -> str:
