@@ -18,12 +18,14 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from loyalty.audit.services import audit_record, staff_actor
 from loyalty.imports import forms, parsing, selectors, services
 from loyalty.imports.models import ImportStatus
-from loyalty.platforms.shopify.embedded import embedded_admin
+
+# The program area's page wrapper serves every admin area: the session token verified
+# (embedded_admin), the methods allowed, dates in the shop's timezone.
+from loyalty.merchant_admin.program.views import program_view as admin_view
 from loyalty.tiers.models import Tier
 
 CSV_ERRORS = {
@@ -67,8 +69,7 @@ def _render(request, template: str, context: dict, *, invalid: bool = False) -> 
     )
 
 
-@embedded_admin
-@require_http_methods(["GET", "POST"])
+@admin_view(methods=("GET", "POST"))
 def landing(request: HttpRequest) -> HttpResponse:
     posted = request.method == "POST"
     form = forms.UploadForm(request.POST if posted else None, request.FILES if posted else None)
@@ -93,8 +94,7 @@ def landing(request: HttpRequest) -> HttpResponse:
     )
 
 
-@embedded_admin
-@require_http_methods(["GET", "POST"])
+@admin_view(methods=("GET", "POST"))
 def mapping(request: HttpRequest, pk: int) -> HttpResponse:
     job = selectors.import_job_get(shop=request.shop, pk=pk)
     if job.status not in (ImportStatus.MAPPING, ImportStatus.PLANNED) and not (
@@ -154,8 +154,7 @@ def mapping(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@embedded_admin
-@require_GET
+@admin_view()
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = selectors.import_job_get(shop=request.shop, pk=pk)
     plan = job.plan or {}
@@ -190,16 +189,14 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@embedded_admin
-@require_POST
+@admin_view(methods=("POST",))
 def apply(request: HttpRequest, pk: int) -> HttpResponse:
     job = selectors.import_job_get(shop=request.shop, pk=pk)
     services.import_job_start_apply(job=job, actor=_actor(request))
     return _see_other("admin-imports-job", job.pk)
 
 
-@embedded_admin
-@require_GET
+@admin_view()
 def progress(request: HttpRequest, pk: int) -> JsonResponse:
     job = selectors.import_job_get(shop=request.shop, pk=pk)
     return JsonResponse(
@@ -218,8 +215,7 @@ class _Echo:
         return value
 
 
-@embedded_admin
-@require_GET
+@admin_view()
 def export(request: HttpRequest, name: str) -> StreamingHttpResponse:
     """The shop's members or ledger as CSV, streamed: rows are read in chunks as they are sent."""
     csv_export = selectors.EXPORTS[name]

@@ -350,3 +350,13 @@ def test_the_pages_speak_malay_arabic_right_to_left_and_thai(client, shop):
     assert "ما سيتغير" in arabic
     assert "«not-an-email» ليس عنوان بريد إلكتروني." in arabic  # a stored problem, worded now
     assert "ตรวจสอบคอลัมน์" in thai
+
+
+def test_apply_is_a_post_only(client, shop):
+    job = configured(shop, read_fixture("smile_points.csv"), mode="add")
+
+    response = admin_get(client, reverse("admin-imports-apply", args=[job.pk]), shop)
+
+    job.refresh_from_db()
+    assert response.status_code == 405
+    assert job.status == ImportStatus.PLANNED
