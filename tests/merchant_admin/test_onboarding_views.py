@@ -83,6 +83,9 @@ def test_onboarding_walk_through_from_fresh_install_to_a_live_program(client, sh
     assert step3.status_code == 200
     page = step3.content.decode()
     assert 'href="/app/widget/"' in page
+    # The program as members will meet it, before it goes live.
+    assert "An order of 100.00 MYR earns 200 stars." in page
+    assert "<li>Free shipping: 800 stars</li>" in page
     assert (
         f'href="https://{DOMAIN}/admin/themes/current/editor?context=apps&amp;activateAppId='
         f'{settings.SHOPIFY_API_KEY}/setia-launcher"'

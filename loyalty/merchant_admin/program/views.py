@@ -433,6 +433,10 @@ def onboarding_widget(request: HttpRequest) -> HttpResponse:
             "step": 3,
             "widget_url": _widget_url(),
             "theme_editor_url": theme_editor_url(shop_domain=shop.domain),
+            # The program as members will meet it: what an order earns, what points buy.
+            "example_amount": money(EXAMPLE_ORDER, shop.currency),
+            "example_points": example_points(program=shop.program),
+            "rewards": Reward.objects.filter(shop=shop, enabled=True).order_by("points_cost", "pk"),
         },
     )
 
