@@ -40,6 +40,7 @@ from loyalty.earning.services import (
 )
 from loyalty.expiry.services import credit_expires_at
 from loyalty.ledger.models import EntryKind, EntryState, LedgerEntry
+from loyalty.members.freshness import members_changed
 from loyalty.members.models import Member, MemberStatus
 from loyalty.members.services import member_details_changed, redacted_customer_id
 from loyalty.shops.models import Program, Shop
@@ -113,6 +114,7 @@ def order_events_received(
 
     for member in enrolled:  # the signup bonus first, as one by one
         action_claim_if_rewarded(shop=shop, member=member, action=ActionKind.SIGNUP, now=now)
+    members_changed(pairs=[(shop.pk, m.platform_customer_id) for m in members.values()])
     OrderRecord.objects.bulk_create(records.values())
     LedgerEntry.objects.bulk_create(entries)
     _apply_credits(credits, now=now)

@@ -24,6 +24,7 @@ from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from loyalty.ledger.models import DEBT_SOURCE, EntryKind, EntryState, LedgerEntry, LotMovement
+from loyalty.members.freshness import member_changed
 from loyalty.members.models import Member
 from loyalty.members.services import member_lock
 
@@ -622,6 +623,7 @@ def _apply_counters(
 ) -> None:
     """Add the deltas to the locked row and to its in-memory copy; `activity`: the member
     earned or redeemed (see the module docstring), which moves `last_activity_at`."""
+    member_changed(shop_id=locked.shop_id, platform_customer_id=locked.platform_customer_id)
     Member.objects.filter(pk=locked.pk).update(
         points_balance=F("points_balance") + delta.balance,
         points_pending=F("points_pending") + delta.pending,

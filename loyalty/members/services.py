@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from loyalty.core.events import CustomerData
+from loyalty.members.freshness import member_changed
 from loyalty.members.models import Member, MemberStatus
 from loyalty.shops.models import Shop
 
@@ -29,6 +30,7 @@ def member_get_or_create(
                 first_name=first_name,
                 last_name=last_name,
             )
+            member_changed(shop_id=shop.pk, platform_customer_id=member.platform_customer_id)
             return member, True
     except IntegrityError:
         return Member.objects.get(shop=shop, platform_customer_id=str(platform_customer_id)), False
@@ -80,6 +82,7 @@ def member_redact(*, shop: Shop, platform_customer_id: str) -> Member | None:
     member = Member.objects.filter(shop=shop, platform_customer_id=platform_customer_id).first()
     if member is None:
         return None
+    member_changed(shop_id=shop.pk, platform_customer_id=platform_customer_id)
     member.platform_customer_id = redacted_customer_id(
         shop=shop, platform_customer_id=platform_customer_id
     )

@@ -33,6 +33,7 @@ from loyalty.core.platform import (
 )
 from loyalty.ledger.models import EntryKind, LedgerEntry
 from loyalty.ledger.services import ledger_debit, ledger_reverse
+from loyalty.members.freshness import member_ids_changed
 from loyalty.members.models import Member, MemberStatus
 from loyalty.members.services import member_lock
 from loyalty.rewards.models import Redemption, RedemptionStatus, Reward, RewardKind
@@ -436,6 +437,7 @@ def _find_out(shop: Shop, gateway, redemption: Redemption, *, now: datetime | No
 
 
 def _mark_issued(redemption: Redemption, issued: IssuedCode) -> Redemption:
+    member_ids_changed(member_ids=[redemption.member_id])
     Redemption.objects.filter(pk=redemption.pk, status=RedemptionStatus.PENDING).update(
         status=RedemptionStatus.ISSUED,
         platform_discount_id=issued.platform_discount_id,
@@ -497,6 +499,7 @@ def redemption_mark_used(
         member_ids = sorted(set(redemptions.values_list("member_id", flat=True)))
         for member_id in member_ids:
             member_lock(member_id=member_id)
+        member_ids_changed(member_ids=member_ids)
         return redemptions.update(
             status=RedemptionStatus.USED,
             order_id=str(order_id),
@@ -523,4 +526,5 @@ def redemption_expire(*, redemption: Redemption, now: datetime | None = None) ->
             )
         locked.status = RedemptionStatus.EXPIRED
         locked.save(update_fields=["status", "refund_entry", "updated_at"])
+        member_ids_changed(member_ids=[locked.member_id])
     return locked

@@ -39,6 +39,7 @@ from loyalty.earning.models import OrderRecord
 from loyalty.expiry.services import credit_expires_at
 from loyalty.ledger.models import LedgerEntry
 from loyalty.ledger.services import COUNTER_FIELDS, ledger_credit, ledger_reverse
+from loyalty.members.freshness import member_changed
 from loyalty.members.models import Member, MemberStatus
 from loyalty.shops.models import Program, Shop, TierDowngrade, TierPeriod
 from loyalty.tiers.models import Tier, TierChange, TierHistory
@@ -111,6 +112,7 @@ def tier_evaluate(*, member: Member, now: datetime | None = None) -> TierHistory
             return None  # the shop has no tiers to reach
         decision = _decide(locked, program, ladder, current, now)
         Member.objects.filter(pk=locked.pk).update(tier_metric=decision.metric, tier_metric_at=now)
+        member_changed(shop_id=locked.shop_id, platform_customer_id=locked.platform_customer_id)
         member.tier_metric, member.tier_metric_at = decision.metric, now
         if decision.below_since != locked.tier_below_since and decision.target == current:
             Member.objects.filter(pk=locked.pk).update(tier_below_since=decision.below_since)
@@ -408,6 +410,7 @@ def _move(
         at=now,
     )
     since = (since or now) if to else None
+    member_changed(shop_id=locked.shop_id, platform_customer_id=locked.platform_customer_id)
     Member.objects.filter(pk=locked.pk).update(
         tier=to, tier_since=since, tier_by_hand=by_hand, tier_below_since=None
     )

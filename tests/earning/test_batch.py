@@ -265,3 +265,25 @@ def test_a_batch_that_fails_writes_nothing_and_is_left_whole_to_one_by_one(monke
     assert set(WebhookDelivery.objects.filter(pk__in=ids).values_list("status", flat=True)) == {
         DeliveryStatus.RECEIVED
     }
+
+
+def test_a_batch_moves_the_versions_of_the_members_it_credits(django_capture_on_commit_callbacks):
+    from django.core.cache import cache
+
+    from loyalty.members.freshness import member_version_key
+
+    shop = a_shop("versions.myshopify.com")
+    ids = store(shop)
+    cache.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        webhooks.process_deliveries(ids)
+
+    moved = {
+        customer
+        for customer in ("801", "901", "907", "905", "802")
+        if cache.get(member_version_key(shop_id=shop.pk, platform_customer_id=customer))
+    }
+    # 801 (existing, credited), 901 and 907 (enrolled and credited); 905's order was only
+    # created (no member yet), 802 owes points (left to one by one, not run here).
+    assert moved == {"801", "901", "907"}

@@ -70,7 +70,8 @@ def test_an_upgrade_sets_the_tag_drops_the_old_one_and_sets_the_metafields(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         change = tier_evaluate(member=member)
 
-    assert len(callbacks) == 1
+    # One store sync after the commit (besides the members' cache versions moving).
+    assert len([c for c in callbacks if "members_changed" not in c.__qualname__]) == 1
     tags, metafields = customer_in_store(shopify_standin)
     assert tags == ["newsletter", "vip-gold"]
     assert metafields == {
