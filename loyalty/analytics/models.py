@@ -48,6 +48,9 @@ class ShopDay(models.Model):
     reward_revenue = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0"))
     # Members per tier at day end: [{"tier_id": id or None, "name": str, "members": n}].
     tiers = models.JSONField(default=list, blank=True)
+    # Distinct customers over the 7, 30 and 90 days ending with this day (the page's presets),
+    # which the period's day rows cannot add up to: {"7": {"buyers": n, ...}, ...}.
+    windows = models.JSONField(default=dict, blank=True)
     computed_at = models.DateTimeField()
 
     class Meta:

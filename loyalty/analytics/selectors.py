@@ -20,6 +20,8 @@ from loyalty.shops.models import Shop
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
 TOP_MEMBERS = 10
+# Periods whose distinct-customer figures each day's roll-up stores (the page's presets).
+WINDOWS = (7, 30, 90)
 # How precisely a point's money value is kept (a point is often worth a cent or less).
 POINT_VALUE_PLACES = Decimal("0.000001")
 
@@ -130,7 +132,9 @@ def analytics_figures(
     days = list(rows.filter(day__gte=first, day__lte=last).order_by("day"))
     end = rows.filter(day__lte=last).order_by("-day").first()  # the state at period end
     sums = _sum_days(days)
-    customers = _customer_figures(shop, first, last)
+    customers = _stored_window(end, first, last) or analytics_customer_figures(
+        shop=shop, first=first, last=last
+    )
     history = rows.filter(day__lte=last).aggregate(
         expired=Sum("points_expired", default=0), redeemed=Sum("points_redeemed", default=0)
     )
@@ -226,7 +230,15 @@ def _sum_days(days: list[ShopDay]) -> dict:
     return {name: sum((getattr(d, name) for d in days), start=0) for name in SUMMED}
 
 
-def _customer_figures(shop: Shop, first: date, last: date) -> dict:
+def _stored_window(end: ShopDay | None, first: date, last: date) -> dict | None:
+    """The distinct-customer figures of a 7, 30 or 90-day period, as the roll-up of its last
+    day stored them (counting distinct customers over many days is the slow part)."""
+    if end is None or end.day != last:
+        return None
+    return end.windows.get(str((last - first).days + 1))
+
+
+def analytics_customer_figures(*, shop: Shop, first: date, last: date) -> dict:
     """Distinct customers over the period: who ordered (members and not), who ordered twice
     or more, which members were active. A customer is a member when their orders were a
     member's (`member_id` set)."""

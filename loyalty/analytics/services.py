@@ -41,6 +41,7 @@ from django.db.models.functions import Cast, Coalesce, Concat, Lower
 from django.utils import timezone
 
 from loyalty.analytics.models import CustomerDay, ShopDay
+from loyalty.analytics.selectors import WINDOWS, analytics_customer_figures
 from loyalty.earning.models import OrderRecord
 from loyalty.ledger.models import EntryKind, LedgerEntry
 from loyalty.members.models import Member
@@ -98,8 +99,14 @@ def counted_orders(*, shop: Shop):
     )
 
 
-def analytics_rollup_day(*, shop: Shop, day: date, now: datetime | None = None) -> ShopDay:
-    """Recompute `shop`'s figures for `day` (its own calendar) and replace its rows."""
+def analytics_rollup_day(
+    *, shop: Shop, day: date, now: datetime | None = None, windows: bool = True
+) -> ShopDay:
+    """Recompute `shop`'s figures for `day` (its own calendar) and replace its rows.
+
+    `windows`: also count the distinct customers of the 7, 30 and 90 days ending with `day`
+    (the page's presets read them from the day that ends them: today). The slow part of a
+    roll-up, so a range computes them for its last day only."""
     now = now or timezone.now()
     bounds = day_bounds(shop=shop, day=day)
     with transaction.atomic():
@@ -114,6 +121,7 @@ def analytics_rollup_day(*, shop: Shop, day: date, now: datetime | None = None) 
             **_redemption_figures(shop, bounds),
             **_order_figures(shop, bounds),
             "tiers": _tier_distribution(shop, bounds),
+            "windows": _windows(shop, day) if windows else {},
             "computed_at": now,
         }
         for name, value in figures.items():
@@ -123,11 +131,12 @@ def analytics_rollup_day(*, shop: Shop, day: date, now: datetime | None = None) 
 
 
 def analytics_rollup_range(*, shop: Shop, first: date, last: date) -> int:
-    """Roll up every day from `first` to `last` inclusive (a backfill); returns how many."""
+    """Roll up every day from `first` to `last` inclusive, in date order (a backfill; the
+    periodic task's yesterday and today); the last day with its windows. Returns how many."""
     days = 0
     day = first
     while day <= last:
-        analytics_rollup_day(shop=shop, day=day)
+        analytics_rollup_day(shop=shop, day=day, windows=day == last)
         day += timedelta(days=1)
         days += 1
     return days
@@ -213,6 +222,15 @@ def _order_figures(shop: Shop, bounds: DayBounds) -> dict:
 
 def _money(amount: Decimal) -> Decimal:
     return Decimal(amount).quantize(CENT)
+
+
+def _windows(shop: Shop, day: date) -> dict[str, dict]:
+    """The distinct-customer figures of the 7, 30 and 90 days ending with `day`, from the
+    customer days already rolled up (earlier days first: a backfill goes in date order)."""
+    return {
+        str(n): analytics_customer_figures(shop=shop, first=day - timedelta(days=n - 1), last=day)
+        for n in WINDOWS
+    }
 
 
 def _tier_distribution(shop: Shop, bounds: DayBounds) -> list[dict]:

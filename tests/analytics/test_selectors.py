@@ -1,17 +1,18 @@
 """The period figures, from the roll-ups of tests/analytics/conftest.py's history; every
 expected value is worked out by hand in the comments."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 
+from loyalty.analytics.models import ShopDay
 from loyalty.analytics.selectors import (
     analytics_figures,
     analytics_point_value,
     analytics_top_members,
 )
-from loyalty.analytics.services import analytics_rollup_range
+from loyalty.analytics.services import analytics_rollup_day, analytics_rollup_range
 from loyalty.rewards.models import Reward, RewardKind
 from loyalty.tiers.models import Tier
 from tests.analytics.conftest import DAY1, DAY2, DAY3
@@ -186,3 +187,42 @@ def test_top_members_are_the_highest_lifetime_earners_of_the_shop(rolled):
         ("Chen", 50),
     ]
     assert [m.tier.name if m.tier else None for m in top] == ["Gold", "Silver", None, None]
+
+
+def test_each_days_roll_up_stores_the_distinct_customers_of_the_7_30_and_90_days_to_it(rolled):
+    day3 = ShopDay.objects.get(shop=rolled.shop, day=DAY3)
+    # Nothing happened before day 1: every window to day 3 holds the three days' customers.
+    whole = {
+        "active_members": 4,
+        "buyers": 5,
+        "member_buyers": 3,
+        "member_repeat_buyers": 1,
+        "nonmember_buyers": 2,
+        "nonmember_repeat_buyers": 2,
+    }
+    assert day3.windows == {"7": whole, "30": whole, "90": whole}
+    # A range stores them for its last day only (the page reads today's); a day alone, always.
+    assert ShopDay.objects.get(shop=rolled.shop, day=DAY2).windows == {}
+    day2 = analytics_rollup_day(shop=rolled.shop, day=DAY2)
+    # To day 2: Adam, Bella, Dina, Chen active; buyers Adam (2), the guest (2), 900, Dina.
+    assert day2.windows["7"] == {
+        "active_members": 4,
+        "buyers": 4,
+        "member_buyers": 2,
+        "member_repeat_buyers": 1,
+        "nonmember_buyers": 2,
+        "nonmember_repeat_buyers": 1,
+    }
+
+
+def test_a_preset_period_reads_the_stored_window_and_any_other_counts_live(rolled):
+    day3 = ShopDay.objects.get(shop=rolled.shop, day=DAY3)
+    day3.windows["7"]["buyers"] = 999  # marks the stored figure
+    day3.save()
+
+    week = analytics_figures(shop=rolled.shop, first=DAY3 - timedelta(days=6), last=DAY3)
+    eight_days = analytics_figures(shop=rolled.shop, first=DAY3 - timedelta(days=7), last=DAY3)
+
+    assert week.ordering_customers == 999
+    assert eight_days.ordering_customers == 5
+    assert week.enrolment_rate == Decimal("0.0030")  # 3 / 999
