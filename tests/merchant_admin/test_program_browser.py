@@ -134,3 +134,40 @@ def test_an_earn_rule_edited_refused_then_saved(browser, installed):  # noqa: F8
     assert rule.multiplier == Decimal("3")
     [entry] = AuditEntry.objects.filter(shop=shop, action="program.rule_update")
     assert (entry.before, entry.after) == ({"multiplier": "2.000"}, {"multiplier": "3.000"})
+
+
+def test_a_free_product_reward_shows_its_fields_and_needs_its_variant(browser, installed):  # noqa: F811
+    shop = Shop.objects.get(domain=SHOP)
+    AuditEntry.objects.create(shop=shop, actor="staff:1", action=ONBOARDING_FINISHED)
+    with override_settings(DEBUG=True):
+        page, frame = admin_frame(browser, installed)
+        page.set_viewport_size({"width": 1280, "height": 900})
+        frame.get_by_role("link", name="Program").first.click()
+        frame.wait_for_selector("#program-earning")
+        frame.get_by_role("link", name="Rewards", exact=True).first.click()
+        frame.get_by_role("link", name="Add a reward").click()
+        frame.wait_for_selector("#id_kind")
+        visible = "els => els.filter(e => !e.hidden).map(e => e.id.replace('field-', ''))"
+        frame.select_option("#id_kind", "percent_off")
+        fields_percent = frame.eval_on_selector_all(".field", visible)
+        frame.select_option("#id_kind", "free_product")
+        fields_free_product = frame.eval_on_selector_all(".field", visible)
+
+        frame.fill("#id_name", "A free sarong")
+        frame.fill("#id_points_cost", "3000")
+        frame.get_by_role("button", name="Save").click()
+        frame.wait_for_selector("#field-product_variant_id .errorlist")
+        refused = frame.inner_text("#field-product_variant_id .errorlist")
+        shot(page, "reward-free-product-refused")
+        frame.fill("#id_product_variant_id", "44012345678901")
+        frame.get_by_role("button", name="Save").click()
+        frame.wait_for_selector("text=A free sarong")
+        page.close()
+
+    reward = Reward.objects.get(shop=shop, name="A free sarong")
+    common = ["name", "kind", "points_cost"]
+    assert fields_percent[:4] == [*common, "value"]
+    assert "product_variant_id" not in fields_percent and "cause" not in fields_percent
+    assert fields_free_product[:5] == [*common, "value", "product_variant_id"]
+    assert refused == "Choose the product variant to give away."
+    assert (reward.kind, reward.product_variant_id) == ("free_product", "44012345678901")

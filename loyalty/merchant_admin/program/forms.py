@@ -108,6 +108,9 @@ class ProgramSettingsForm(forms.ModelForm):
         help_texts = {
             "points_per_currency_unit": _("For example 1: an order of 100.00 earns 100 points."),
             "minimum_order": _("In shop currency; 0 for none."),
+            "pending_days": "",
+            "guest_orders_earn": "",
+            "shortfall_policy": "",
         }
 
     def __init__(self, *args, **kwargs):
@@ -166,6 +169,13 @@ class ExpiryForm(forms.ModelForm):
             "return_points_for_expired_codes": _(
                 "Give the points back when a reward code expires unused"
             ),
+        }
+        help_texts = {
+            "expiry_days": _(
+                "Each earn: days after it was earned; inactivity: days after the last activity."
+            ),
+            "expiry_reminder_days": "",
+            "return_points_for_expired_codes": "",
         }
 
     def __init__(self, *args, **kwargs):
@@ -419,6 +429,9 @@ class TierSettingsForm(forms.ModelForm):
             "tier_downgrade": _("Members drop a tier"),
             "tier_grace_days": _("Grace period in days"),
         }
+        help_texts = {
+            "tier_grace_days": _("With the grace policy: days below a threshold before dropping."),
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -457,6 +470,8 @@ class TierForm(forms.ModelForm):
         help_texts = {
             "multiplier": _("1 for none, 1.5 for half as much again, 2 for double."),
             "tag": _("Leave empty for one made from the name (vip-gold). Set once."),
+            "entry_points": _("Credited once ever, when a member first reaches the tier."),
+            "hidden": "",
         }
 
     def __init__(self, *args, shop, program, **kwargs):
@@ -607,6 +622,7 @@ class RewardForm(forms.ModelForm):
             "product_variant_id": _("Free product: the variant's id (e.g. 44012345678901)."),
             "code_expiry_days": _("Empty: codes do not expire."),
             "per_customer_limit": _("Empty: no limit."),
+            "minimum_subtotal": _("In shop currency; empty for none."),
         }
 
     def __init__(self, *args, shop, **kwargs):
