@@ -91,6 +91,7 @@ def test_the_page_shows_the_periods_figures(client, history):
     )
     assert figure(html, "redemption-rate") == "Redemption rate 36.4\u00a0%"
     assert figure(html, "reward-share") == "18.2\u00a0% of all revenue"
+    assert figure(html, "redemptions-value") == "Rewards worth 16.00 MYR"
     # The other shop's 999.00 order and 5,700 points are nowhere.
     assert "999" not in html and "5,700" not in html
     assert "No figures for this period yet" not in html
