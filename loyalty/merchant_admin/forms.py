@@ -95,7 +95,8 @@ class MemberFilterForm(forms.Form):
 
     @property
     def sort_key(self) -> str:
-        return (self.cleaned_data.get("sort") if self.is_valid() else "") or DEFAULT_MEMBER_SORT
+        chosen = self.cleaned_data.get("sort") if self.is_bound and self.is_valid() else ""
+        return chosen or DEFAULT_MEMBER_SORT
 
     def filters(self) -> MemberFilters:
         data = self.cleaned_data

@@ -64,12 +64,19 @@ def with_locale(url: str, language: str) -> str:
     return f"{url}{separator}{urlencode({'locale': language})}"
 
 
+def reverse_if_defined(url_name: str) -> str | None:
+    """The page's address, or None while its area has not defined it yet."""
+    try:
+        return reverse(url_name)
+    except NoReverseMatch:
+        return None
+
+
 def navigation(*, current_url_name: str, language: str) -> list[NavItem]:
     items = []
     for url_name, label in NAVIGATION:
-        try:
-            href = reverse(url_name)
-        except NoReverseMatch:
+        href = reverse_if_defined(url_name)
+        if href is None:
             continue
         area = url_name.removeprefix("admin-")
         current = current_url_name == url_name or (

@@ -24,12 +24,12 @@ from loyalty.members.models import Member
 from loyalty.merchant_admin import selectors, services
 from loyalty.merchant_admin.forms import (
     DELIVERY_STATUS_LABELS,
-    MEMBER_STATUS_LABELS,
     AdjustmentForm,
     DeliveryFilterForm,
     MemberFilterForm,
     ReplayForm,
 )
+from loyalty.merchant_admin.shell import reverse_if_defined
 from loyalty.platforms.shopify.embedded import embedded_admin
 from loyalty.privacy.models import PrivacyRequest, PrivacyRequestKind
 from loyalty.rewards.models import RedemptionStatus
@@ -112,14 +112,10 @@ def home_checklist(*, shop, summary: selectors.ShopSummary) -> list[dict]:
         ("admin-imports", _("Bring members and balances from your previous app"), False),
         ("admin-members", _("Welcome your first members"), summary.members > 0),
     ]
-    items = []
-    for url_name, label, done in steps:
-        try:
-            href = reverse(url_name)
-        except Exception:  # the area is not built yet: the step shows without a link
-            href = ""
-        items.append({"label": label, "href": href, "done": done})
-    return items
+    return [
+        {"label": label, "href": reverse_if_defined(url_name) or "", "done": done}
+        for url_name, label, done in steps
+    ]
 
 
 @embedded_admin
@@ -180,7 +176,7 @@ def members(request: HttpRequest) -> HttpResponse:
         page = selectors.member_list(
             shop=shop,
             filters=filters,
-            sort=form.sort_key if form.is_bound else selectors.DEFAULT_MEMBER_SORT,
+            sort=form.sort_key,
             after=request.GET.get("after"),
         )
     sort = params.get("sort") or selectors.DEFAULT_MEMBER_SORT
@@ -191,7 +187,6 @@ def members(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "page": page,
-            "status_labels": MEMBER_STATUS_LABELS,
             "sort_links": _sort_links(params, sort),
             "next_href": _query({**params, "after": page.next_cursor})
             if page and page.next_cursor
@@ -233,7 +228,6 @@ def _member_page(request: HttpRequest, member: Member, form: AdjustmentForm, *, 
         "merchant_admin/members/detail.html",
         {
             "member": member,
-            "status_label": MEMBER_STATUS_LABELS.get(member.status, member.status),
             "entries": entries,
             "ledger_next": _query({"ledger_after": ledger.next_cursor})
             if ledger.next_cursor

@@ -6,6 +6,7 @@ from django import template
 from django.conf import settings
 from django.utils.translation import get_language
 
+from loyalty.merchant_admin.forms import MEMBER_STATUS_LABELS
 from loyalty.merchant_admin.shell import app_bridge_url, navigation
 
 register = template.Library()
@@ -35,3 +36,8 @@ def member_name(member) -> str:
     """The name to show for a member: full name, else email, else customer id."""
     full = f"{member.first_name} {member.last_name}".strip()
     return full or member.email or member.platform_customer_id
+
+
+@register.filter
+def member_status(member) -> str:
+    return str(MEMBER_STATUS_LABELS.get(member.status, member.status))
