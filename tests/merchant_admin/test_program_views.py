@@ -1054,3 +1054,31 @@ def test_members_are_evaluated_again_only_when_a_tier_moves_on_the_ladder(
 
     assert after_multiplier == []
     assert evaluated == [shop.pk]
+
+
+def test_a_reward_or_campaign_naming_another_shops_tier_is_refused(client, shop, other_shop):
+    theirs = TierFactory(shop=other_shop, name="Platinum")
+    campaign = {
+        "name": "Platinum weekend",
+        "kind": "campaign",
+        "effect": "bonus",
+        "points": "50",
+        "starts_at": "2026-12-05T00:00",
+        "ends_at": "2026-12-07T00:00",
+        "tiers": ["Platinum"],
+    }
+
+    reward = admin_post(
+        client, "/app/program/rewards/new/", shop, {**REWARD, "tiers": [str(theirs.pk)]}
+    )
+    rule = admin_post(client, "/app/program/rules/new/", shop, campaign)
+
+    assert (reward.status_code, rule.status_code) == (400, 400)
+    assert reward.context["form"].errors["tiers"] == [
+        f"Select a valid choice. {theirs.pk} is not one of the available choices."
+    ]
+    assert rule.context["form"].errors["tiers"] == [
+        "Select a valid choice. Platinum is not one of the available choices."
+    ]
+    assert not Reward.objects.filter(shop=shop, name="10 off").exists()
+    assert not EarnRule.objects.filter(shop=shop).exists()
