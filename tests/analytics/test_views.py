@@ -126,7 +126,10 @@ def test_every_chart_is_inline_svg_with_a_text_alternative(client, history):
     )
     # The daily charts carry a table of the same figures: 3 days x (issued, redeemed).
     assert html.count("Show the figures as a table") == 3
-    assert "Show the figures as a table" in html
+    assert html.count("Show the figures as a table") == 3  # the daily charts
+    # Their tables: day 2's points (30 issued, 60 redeemed) and revenue (140.00 and 15.00).
+    assert "<td>30</td><td>60</td>" in html
+    assert "<td>140.00</td><td>15.00</td>" in html
 
 
 def test_the_templates_have_no_script_and_no_cdn():
