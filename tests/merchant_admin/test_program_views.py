@@ -660,6 +660,7 @@ def test_a_tier_created_through_the_tiers_service(client, shop):
         ),
         ({"threshold": "10.5"}, "threshold", "Points and orders are whole numbers."),
         ({"multiplier": "0.5"}, "multiplier", "The multiplier is from 1 to 10."),
+        ({"threshold": "-1", "hidden": "on"}, "threshold", "The threshold cannot be negative."),
         ({"name": "gold"}, "name", "Another tier already has this name."),
         ({"tag": "VIP-GOLD"}, "tag", "Another tier already uses this tag."),
     ],

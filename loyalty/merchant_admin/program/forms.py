@@ -528,10 +528,10 @@ class TierForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         threshold, multiplier = data.get("threshold"), data.get("multiplier")
-        if threshold is None or data.get("hidden"):
-            return data
-        if threshold < 0:
+        if threshold is not None and threshold < 0:
             self.add_error("threshold", _("The threshold cannot be negative."))
+            return data
+        if threshold is None or data.get("hidden"):  # a hidden tier is never reached by it
             return data
         if self.program.tier_basis != TierBasis.AMOUNT_SPENT and threshold != int(threshold):
             self.add_error("threshold", _("Points and orders are whole numbers."))
