@@ -1083,3 +1083,26 @@ def test_a_reward_or_campaign_naming_another_shops_tier_is_refused(client, shop,
     ]
     assert not Reward.objects.filter(shop=shop, name="10 off").exists()
     assert not EarnRule.objects.filter(shop=shop).exists()
+
+
+@pytest.mark.parametrize(
+    ("path", "marker"),
+    [
+        ("/app/program/settings/", 'name="points_per_currency_unit"'),
+        ("/app/program/expiry/", 'name="expiry_mode"'),
+        ("/app/program/rules/new/", 'name="every_nth"'),
+        ("/app/program/actions/new/", 'name="cap"'),
+        ("/app/program/tiers/new/", 'name="tag"'),
+        ("/app/program/rewards/new/", 'name="product_variant_id"'),
+        ("/app/program/audit/", "Onboarding finished"),
+    ],
+)
+def test_each_editor_page_opens_with_its_form(client, shop, path, marker):
+    response = admin_get(client, path, shop)
+
+    assert response.status_code == 200
+    assert marker in response.content.decode()
+    assert (
+        response["Content-Security-Policy"]
+        == f"frame-ancestors https://{shop.domain} https://admin.shopify.com;"
+    )
