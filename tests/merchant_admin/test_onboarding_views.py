@@ -105,16 +105,36 @@ def test_onboarding_walk_through_from_fresh_install_to_a_live_program(client, sh
         ("Free shipping", "free_shipping", 800, Decimal("0.00")),
     ]
     assert [e.action for e in AuditEntry.objects.filter(shop=shop).order_by("pk")] == [
-        "program.update",
+        "program.onboarding_rate",
         "program.reward_create",
         "program.reward_create",
         "program.reward_create",
+        "program.onboarding_rewards",
         ONBOARDING_FINISHED,
     ]
     assert set(AuditEntry.objects.filter(shop=shop).values_list("actor", flat=True)) == {"staff:5"}
     home = admin_get(client, "/app/program/", shop)
     assert home.status_code == 200
     assert "An order of 100.00 MYR earns 200 stars." in home.content.decode()
+
+
+def test_a_merchant_who_left_during_onboarding_comes_back_to_the_next_step(client, shop):
+    first = admin_get(client, "/app/program/", shop)
+    admin_post(
+        client,
+        "/app/program/onboarding/",
+        shop,
+        {"points_name": "points", "points_per_currency_unit": "1"},
+    )
+    after_rate = admin_get(client, "/app/program/", shop)
+    admin_post(client, "/app/program/onboarding/rewards/", shop, {"preset": "shipping"})
+    after_rewards = admin_get(client, "/app/program/", shop)
+
+    assert [r["Location"] for r in (first, after_rate, after_rewards)] == [
+        "/app/program/onboarding/",
+        "/app/program/onboarding/rewards/",
+        "/app/program/onboarding/widget/",
+    ]
 
 
 def test_choosing_the_starter_rewards_twice_adds_them_once(client, shop):

@@ -18,6 +18,9 @@ EXAMPLE_ORDER = Decimal("100.00")
 # one of these entries exists. No extra column, and the log says who did it and when.
 ONBOARDING_FINISHED = "program.onboarding_finish"
 ONBOARDING_SKIPPED = "program.onboarding_skip"
+# The steps done on the way (a merchant who leaves for the widget page comes back to step 3).
+ONBOARDING_RATE = "program.onboarding_rate"
+ONBOARDING_REWARDS = "program.onboarding_rewards"
 
 ACTION_LABELS = {
     "program.update": _("Program settings changed"),
@@ -35,6 +38,8 @@ ACTION_LABELS = {
     "program.reward_update": _("Reward changed"),
     "program.reward_enable": _("Reward activated"),
     "program.reward_deactivate": _("Reward deactivated"),
+    "program.onboarding_rate": _("Earn rate set in onboarding"),
+    "program.onboarding_rewards": _("Starter rewards chosen in onboarding"),
     "program.onboarding_finish": _("Onboarding finished"),
     "program.onboarding_skip": _("Onboarding skipped"),
 }
@@ -102,6 +107,20 @@ def audit_target_label(entry: AuditEntry) -> str:
         return ""
     kind = TARGET_LABELS.get(entry.target_type, entry.target_type)
     return f"{kind} {entry.target_id}".strip()
+
+
+def onboarding_next_step(*, shop: Shop) -> str:
+    """The url name of the onboarding step to continue with."""
+    done = set(
+        AuditEntry.objects.filter(
+            shop=shop, action__in=(ONBOARDING_RATE, ONBOARDING_REWARDS)
+        ).values_list("action", flat=True)
+    )
+    if ONBOARDING_REWARDS in done:
+        return "admin-program-onboarding-widget"
+    if ONBOARDING_RATE in done:
+        return "admin-program-onboarding-rewards"
+    return "admin-program-onboarding"
 
 
 def money(amount: Decimal | None, currency: str) -> str:

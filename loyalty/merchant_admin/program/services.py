@@ -14,6 +14,7 @@ from loyalty.audit.services import audit_record, audit_snapshot
 from loyalty.earning.models import ActionRule, EarnRule
 from loyalty.merchant_admin.program.selectors import (
     ONBOARDING_FINISHED,
+    ONBOARDING_REWARDS,
     ONBOARDING_SKIPPED,
     onboarding_done,
     starter_rewards_plan,
@@ -244,6 +245,13 @@ def onboarding_add_rewards(*, shop: Shop, actor: str, preset: str) -> list[Rewar
                     "value": starter.value,
                 }
                 created.append(reward_create(shop=shop, actor=actor, values=values))
+        audit_record(
+            shop=shop,
+            actor=actor,
+            action=ONBOARDING_REWARDS,
+            target=shop.program,
+            note=f"Starter set {preset}: {len(created)} reward(s) added.",
+        )
     return created
 
 

@@ -21,12 +21,14 @@ from loyalty.earning.models import ActionRule, EarnRule
 from loyalty.merchant_admin.program import forms, services
 from loyalty.merchant_admin.program.selectors import (
     EXAMPLE_ORDER,
+    ONBOARDING_RATE,
     audit_action_label,
     audit_changes,
     audit_target_label,
     example_points,
     money,
     onboarding_done,
+    onboarding_next_step,
     starter_rewards_plan,
 )
 from loyalty.platforms.shopify.embedded import embedded_admin
@@ -102,7 +104,7 @@ def _changes(form) -> dict:
 def overview(request: HttpRequest) -> HttpResponse:
     shop = request.shop
     if not onboarding_done(shop=shop):
-        return HttpResponseRedirect(reverse("admin-program-onboarding"))
+        return HttpResponseRedirect(reverse(onboarding_next_step(shop=shop)))
     program = shop.program
     rewards = Reward.objects.filter(shop=shop).order_by("-enabled", "points_cost", "pk")
     return _page(
@@ -373,7 +375,9 @@ def onboarding(request: HttpRequest) -> HttpResponse:
     shop = request.shop
     form = forms.EarnRateForm(_data(request), instance=shop.program)
     if request.method == "POST" and form.is_valid():
-        services.program_update(shop=shop, actor=_actor(request), changes=_changes(form))
+        services.program_update(
+            shop=shop, actor=_actor(request), changes=_changes(form), action=ONBOARDING_RATE
+        )
         return _see_other("admin-program-onboarding-rewards")
     return _page(
         request,
