@@ -991,6 +991,7 @@ def test_the_audit_log_lists_the_shops_entries_newest_first_with_before_and_afte
     assert "Earn rule added" in page
     rule = EarnRule.objects.get(shop=shop)
     assert f'<span class="badge">Earn rule {rule.pk}</span>' in page
+    assert "Name: <del>—</del> → <ins>Batik x2</ins>" in page  # the rule's name, not the program's
     assert "Program name: <del>Rewards</del> → <ins>Batik Rewards</ins>" in page
     assert "Shipping earns points: <del>no</del> → <ins>yes</ins>" in page
     assert "Secret" not in page

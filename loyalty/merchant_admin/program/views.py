@@ -36,15 +36,29 @@ from loyalty.rewards.models import Reward, RewardKind
 from loyalty.tiers.models import Tier
 
 AUDIT_PAGE_SIZE = 50
-# How the audit log names a changed field: the editors' labels (the program's fields first).
+# How the audit log names a changed field: by what was changed, the editor's label.
 FIELD_LABELS = {
-    **forms.RewardForm.Meta.labels,
-    **forms.TierForm.Meta.labels,
-    **forms.ActionRuleForm.Meta.labels,
-    **forms.EarnRuleForm.Meta.labels,
-    **forms.TierSettingsForm.Meta.labels,
-    **forms.ExpiryForm.Meta.labels,
-    **forms.ProgramSettingsForm.Meta.labels,
+    "shops.program": {
+        **forms.ProgramSettingsForm.Meta.labels,
+        **forms.ExpiryForm.Meta.labels,
+        **forms.TierSettingsForm.Meta.labels,
+    },
+    "earning.earnrule": {
+        **forms.EarnRuleForm.Meta.labels,
+        **{name: field.label for name, field in forms.EarnRuleForm.declared_fields.items()},
+    },
+    "earning.actionrule": {
+        **forms.ActionRuleForm.Meta.labels,
+        **{name: field.label for name, field in forms.ActionRuleForm.declared_fields.items()},
+    },
+    "tiers.tier": {
+        **forms.TierForm.Meta.labels,
+        "perks": forms.TierForm.declared_fields["perks"].label,
+    },
+    "rewards.reward": {
+        **forms.RewardForm.Meta.labels,
+        **{name: field.label for name, field in forms.RewardForm.declared_fields.items()},
+    },
 }
 
 
@@ -359,7 +373,7 @@ def audit(request: HttpRequest) -> HttpResponse:
             "entry": e,
             "label": audit_action_label(e.action),
             "target": audit_target_label(e),
-            "changes": audit_changes(e, labels=FIELD_LABELS),
+            "changes": audit_changes(e, labels=FIELD_LABELS.get(e.target_type)),
         }
         for e in page.object_list
     ]
