@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet, Sum
+from django.utils import timezone
 
+from loyalty.analytics.models import ShopDay
 from loyalty.ledger.models import LedgerEntry
 from loyalty.members.models import Member
 from loyalty.merchant_admin.keyset import Page, keyset_page
@@ -57,9 +59,30 @@ class ShopSummary:
     members: int
     points_balance: int
     points_pending: int
+    as_of: datetime | None = None  # the roll-up's time; None: counted now
 
 
-def shop_summary(*, shop: Shop) -> ShopSummary:
+# The analytics task rebuilds today's roll-up every hour; an older one is not shown as current.
+ROLLUP_FRESH_FOR = timedelta(hours=2)
+
+
+def shop_summary(*, shop: Shop, now: datetime | None = None) -> ShopSummary:
+    """Members and points outstanding. From today's daily roll-up when it is fresh (a shop with
+    a million members is not summed on every visit), otherwise counted now."""
+    now = now or timezone.now()
+    rollup = (
+        ShopDay.objects.filter(shop=shop, computed_at__gte=now - ROLLUP_FRESH_FOR)
+        .order_by("-day")
+        .only("members_total", "points_balance_end", "points_pending_end", "computed_at")
+        .first()
+    )
+    if rollup is not None:
+        return ShopSummary(
+            members=rollup.members_total,
+            points_balance=rollup.points_balance_end,
+            points_pending=rollup.points_pending_end,
+            as_of=rollup.computed_at,
+        )
     figures = Member.objects.filter(shop=shop).aggregate(
         members=Count("pk"), balance=Sum("points_balance"), pending=Sum("points_pending")
     )

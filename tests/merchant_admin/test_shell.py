@@ -1,6 +1,6 @@
 """The admin's frame: navigation, App Bridge, languages, and the home page."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.test import override_settings
@@ -172,3 +172,46 @@ def test_home_without_a_session_token_is_refused(client, shop):
     response = client.get("/app/", HTTP_AUTHORIZATION="Bearer not-a-token")
 
     assert response.status_code == 401
+
+
+def test_home_reads_todays_rollup_when_it_is_fresh(client, shop):
+    from django.utils import timezone
+
+    from loyalty.analytics.models import ShopDay
+
+    MemberFactory(shop=shop)  # counted live it would be 1 member, 0 points
+    computed = timezone.now() - timedelta(minutes=40)
+    ShopDay.objects.create(
+        shop=shop,
+        day=computed.date(),
+        members_total=1_000_000,
+        points_balance_end=52_000_000,
+        points_pending_end=3_000_000,
+        computed_at=computed,
+    )
+
+    html = admin_get(client, "/app/", shop).content.decode()
+
+    assert '<div class="stat-value" data-stat="members">1000000</div>' in html
+    assert '<div class="stat-value" data-stat="points-outstanding">55000000</div>' in html
+    assert f"As of {computed:%Y-%m-%d %H:%M} UTC; updated every hour." in html
+
+
+def test_home_counts_live_when_the_rollup_is_stale(client, shop):
+    from django.utils import timezone
+
+    from loyalty.analytics.models import ShopDay
+
+    MemberFactory(shop=shop)
+    ShopDay.objects.create(
+        shop=shop,
+        day=timezone.now().date() - timedelta(days=1),
+        members_total=500,
+        points_balance_end=9000,
+        computed_at=timezone.now() - timedelta(hours=3),
+    )
+
+    html = admin_get(client, "/app/", shop).content.decode()
+
+    assert '<div class="stat-value" data-stat="members">1</div>' in html
+    assert "data-as-of" not in html
