@@ -105,3 +105,12 @@ bench-storefront: install
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis staticfiles static/setia \
 		$(WIDGET_DIR)/node_modules test-artifacts
+
+# The widget's cost to a storefront (tests/benchmarks/lighthouse_widget.py): Lighthouse on the
+# stand-in's demo product page with and without the widget. Lighthouse (npm) goes to var/.
+LIGHTHOUSE_VERSION := 13.5.0
+.PHONY: bench-widget
+bench-widget: install
+	@test -x var/lighthouse/node_modules/.bin/lighthouse || npm install --no-save --no-audit \
+		--no-fund --loglevel=error --prefix var/lighthouse lighthouse@$(LIGHTHOUSE_VERSION)
+	$(BIN)/python tests/benchmarks/lighthouse_widget.py

@@ -21,7 +21,19 @@ class SetiaPoints extends HTMLElement {
           sku: data.sku || "",
         })}`
       : `${API}state`;
-    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+    // After the page has loaded, at low priority: never in the way of the theme's own content.
+    const loaded =
+      document.readyState === "complete"
+        ? Promise.resolve()
+        : new Promise((done) => addEventListener("load", done, { once: true }));
+    loaded
+      .then(() =>
+        fetch(url, {
+          credentials: "same-origin",
+          headers: { Accept: "application/json" },
+          priority: "low",
+        } as RequestInit),
+      )
       .then((answer) => (answer.ok ? answer.json() : null))
       .then((body) => {
         const points = earn ? body?.points : body?.customer?.points?.balance;

@@ -241,3 +241,26 @@ def test_the_secret_page_takes_only_posts(client, shop):
 
     assert response.status_code == 405
     assert not WidgetSettings.objects.filter(shop=shop).exists()
+
+
+@pytest.mark.parametrize(
+    ("locale", "words"),
+    [
+        ("ms", ["Warna utama", "Kedudukan pelancar", "Pratonton"]),
+        ("ar", ["اللون الأساسي", "موضع زر الفتح", "معاينة"]),
+        ("th", ["สีหลัก", "ตำแหน่งปุ่มเปิด", "ตัวอย่าง"]),
+    ],
+)
+def test_the_page_speaks_the_admins_language(client, shop, locale, words):
+    page = admin_get(client, f"{URL}?locale={locale}", shop).content.decode()
+
+    for word in words:
+        assert word in page
+    assert "Primary colour" not in page
+
+
+def test_an_invalid_colour_is_explained_in_malay(client, shop):
+    response = admin_post(client, f"{URL}?locale=ms", shop, valid_form(primary_color="merah"))
+
+    assert response.status_code == 400
+    assert "Masukkan warna sebagai #rrggbb" in response.content.decode()

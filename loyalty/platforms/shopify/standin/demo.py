@@ -12,7 +12,7 @@
 - `POST /storefront/cart` adds the product to the cart (a cookie); `GET /storefront/cart` shows
   it; `POST /storefront/checkout` places the order: the stand-in keeps it and sends the app a
   signed `orders/paid` webhook for the signed-in customer, then shows the product page again,
-  where the launcher's balance has the new points.
+  where the launcher's balance has the new points. `widget=0`: the pages without the widget.
 - `GET /cdn/setia/{file}.js` serves the built widget (`{app_url}/static/setia/`) from the
   storefront's side, as Shopify's CDN serves a theme app extension's assets.
 
@@ -151,6 +151,10 @@ def _shop_page(standin: StandIn, app_url: str, shop: str, customer: str, req: Re
     if req.method != "GET":
         return Response.text(405, "method not allowed")
     currency = standin.shop(shop).currency
+    # `widget=0`: the same page without the theme extension's blocks (the Lighthouse baseline).
+    without_widget = req.arg("widget") == "0"
+    launcher = f"""<setia-launcher data-locale="{locale}"></setia-launcher>
+<script src="{ASSETS_PREFIX}setia-launcher.js" type="module" defer fetchpriority="low"></script>"""
     who = f"customer {html.escape(customer)}" if customer else "a guest"
     if req.path == CART:
         total = f"{Decimal(PRODUCT['price']) * quantity:.2f}"
@@ -174,7 +178,7 @@ def _shop_page(standin: StandIn, app_url: str, shop: str, customer: str, req: Re
         )
         body = f"""{notice}<h1>{PRODUCT["title"]}</h1>
 <p class="price">{currency} {PRODUCT["price"]}</p>
-{_product_points_block(locale)}
+{"" if without_widget else _product_points_block(locale)}
 <p>Hand-drawn batik from Terengganu, 2 metres of cotton.</p>
 <form method="post" action="{CART}{back}"><button class="cart" type="submit">Add to cart
 </button></form>"""
@@ -191,8 +195,7 @@ td{{padding:.4rem 1rem .4rem 0}}</style></head>
 {who}</span><a href="{STOREFRONT}{back}">Product</a>
 <a href="{CART}{back}">Cart (<span data-cart-count>{quantity}</span>)</a></header>
 <main>{body}</main>
-<setia-launcher data-locale="{locale}"></setia-launcher>
-<script src="{ASSETS_PREFIX}setia-launcher.js" type="module" defer></script>
+{"" if without_widget else launcher}
 </body></html>"""
     session = quote(f"{shop} {customer}")
     return Response.text(
