@@ -1107,3 +1107,19 @@ def test_each_editor_page_opens_with_its_form(client, shop, path, marker):
         response["Content-Security-Policy"]
         == f"frame-ancestors https://{shop.domain} https://admin.shopify.com;"
     )
+
+
+def test_a_refused_edit_shows_the_saved_name_in_the_title_and_the_typed_one_in_the_form(
+    client, shop
+):
+    response = admin_post(
+        client,
+        "/app/program/settings/",
+        shop,
+        {**SETTINGS, "name": "Batik Club", "pending_days": "999"},
+    )
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "<title>Program settings · Rewards</title>" in page
+    assert 'value="Batik Club"' in page

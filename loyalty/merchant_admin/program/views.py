@@ -4,6 +4,7 @@ forms check, the services change (with their audit rows), every query is scoped 
 
 from __future__ import annotations
 
+from copy import copy
 from functools import wraps
 from zoneinfo import ZoneInfo
 
@@ -154,7 +155,7 @@ def _reward_row(reward: Reward, currency: str) -> dict:
 def _program_form_page(request, *, form_class, template: str, action: str):
     shop = request.shop
     program = shop.program
-    form = form_class(_data(request), instance=program)
+    form = form_class(_data(request), instance=copy(program))
     if request.method == "POST" and form.is_valid():
         services.program_update(
             shop=shop, actor=_actor(request), changes=_changes(form), action=action
@@ -263,7 +264,7 @@ def _edit_page(
     form goes to the service, an invalid one is shown again with its messages (400)."""
     shop = request.shop
     obj = get_object_or_404(model, pk=pk, shop=shop) if pk else model(shop=shop)
-    form = form_class(_data(request), instance=obj, shop=shop, **form_kwargs)
+    form = form_class(_data(request), instance=copy(obj), shop=shop, **form_kwargs)
     if request.method == "POST" and form.is_valid():
         if obj.pk:
             update(shop=shop, actor=_actor(request), changes=_changes(form), **{target: obj})
@@ -301,7 +302,7 @@ def _delete_page(request, pk, *, model, delete) -> HttpResponse:
 def tiers(request: HttpRequest) -> HttpResponse:
     """The ladder, and how members qualify (the program's tier settings)."""
     shop = request.shop
-    form = forms.TierSettingsForm(_data(request), instance=shop.program)
+    form = forms.TierSettingsForm(_data(request), instance=copy(shop.program))
     if request.method == "POST" and form.is_valid():
         services.program_tier_settings_update(
             shop=shop, actor=_actor(request), changes=_changes(form)
@@ -387,7 +388,7 @@ def audit(request: HttpRequest) -> HttpResponse:
 def onboarding(request: HttpRequest) -> HttpResponse:
     """Step 1: the earn rate, with what an order earns."""
     shop = request.shop
-    form = forms.EarnRateForm(_data(request), instance=shop.program)
+    form = forms.EarnRateForm(_data(request), instance=copy(shop.program))
     if request.method == "POST" and form.is_valid():
         services.program_update(
             shop=shop, actor=_actor(request), changes=_changes(form), action=ONBOARDING_RATE
