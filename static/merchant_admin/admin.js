@@ -41,7 +41,18 @@
     return window.shopify.idToken();
   }
 
+  // A token that expired on the way is answered 401 with Shopify's retry header: once more
+  // with a fresh one, as App Bridge does.
   function send(url, options) {
+    return sendOnce(url, options).then(function (response) {
+      if (response.status === 401 && response.headers.get("X-Shopify-Retry-Invalid-Session-Request")) {
+        return sendOnce(url, options);
+      }
+      return response;
+    });
+  }
+
+  function sendOnce(url, options) {
     return token().then(function (sessionToken) {
       var headers = new Headers(options.headers || {});
       headers.set("Authorization", "Bearer " + sessionToken);
