@@ -12,7 +12,8 @@
  * and sent as Accept-Language, which a followed redirect still carries.
  *
  * Links with `download` are fetched the same way and saved from a blob. Links with a target,
- * other origins, and clicks with a modifier key are left to the browser.
+ * links to a place on the page (#id), other origins, and clicks with a modifier key are left
+ * to the browser.
  */
 (function () {
   "use strict";
@@ -182,6 +183,7 @@
     if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
     var link = event.target.closest ? event.target.closest("a[href]") : null;
     if (!link || (link.target && link.target !== "_self")) return;
+    if (link.getAttribute("href").charAt(0) === "#") return; // a place on this page
     var url = adminUrl(link.getAttribute("href"));
     if (!url) return;
     event.preventDefault();
