@@ -189,3 +189,62 @@ def test_thai_admin(admin, members):
     assert app.evaluate("document.documentElement.lang") == "th"
     shot(page, "member-th")
     assert page.errors == []
+
+
+def test_operations_replay_and_a_privacy_export_download(admin, shopify_shop, tmp_path):
+    from loyalty.platforms.shopify.models import DeliveryStatus, WebhookDelivery
+    from loyalty.privacy.models import PrivacyRequest, PrivacyRequestKind
+
+    failed = WebhookDelivery.objects.create(
+        webhook_id="browser-failed",
+        topic="customers/update",
+        shop_domain=SHOP,
+        shop=shopify_shop,
+        body="{}",
+        status=DeliveryStatus.FAILED,
+        attempts=8,
+        last_error="ValueError: bad payload",
+    )
+    export = PrivacyRequest.objects.create(
+        shop=shopify_shop,
+        shop_domain=SHOP,
+        kind=PrivacyRequestKind.CUSTOMER_DATA_REQUEST,
+        platform_customer_id="8100000001",
+        source_id="browser-privacy-1",
+        export={"member": {"points_balance": 120}},
+        received_at=datetime(2026, 5, 1, tzinfo=UTC),
+        completed_at=datetime(2026, 5, 1, 0, 1, tzinfo=UTC),
+    )
+    page, _app, frame = admin()
+
+    frame.get_by_role("link", name="Operations", exact=True).click()
+    frame.locator("h1", has_text="Operations").wait_for()
+    assert (
+        "ValueError: bad payload" in frame.locator(f"tr[data-delivery='{failed.pk}']").inner_text()
+    )
+    shot(page, "operations")
+
+    # The export, fetched with the session token and saved from a blob.
+    with page.expect_download() as download_info:
+        frame.get_by_role("link", name="Download").click()
+    saved = tmp_path / "export.json"
+    download_info.value.save_as(saved)
+    assert download_info.value.suggested_filename == f"privacy-request-{export.pk}.json"
+    assert saved.read_text().replace(" ", "").replace("\n", "") == (
+        '{"member":{"points_balance":120}}'
+    )
+
+    # Replay: the delivery is queued again and processed at once (tasks run eagerly here): its
+    # attempts start again from 0, and this payload fails again on its first attempt.
+    frame.get_by_role("checkbox", name="Choose customers/update").check()
+    frame.get_by_role("button", name="Replay chosen deliveries").click()
+    frame.locator(".banner.success").wait_for()
+    assert frame.locator(".banner.success").inner_text() == "1 delivery queued again."
+    failed.refresh_from_db()
+    assert (failed.status, failed.attempts, failed.last_error) == (
+        DeliveryStatus.FAILED,
+        1,
+        "PayloadError: the payload has no customer id",
+    )
+    assert AuditEntry.objects.filter(action="operations.replay", target_id=str(failed.pk)).exists()
+    assert page.errors == []
