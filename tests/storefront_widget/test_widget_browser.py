@@ -415,8 +415,9 @@ def test_the_admin_preview_runs_the_real_widget_and_follows_the_form(
     page.locator("#id_label").fill("Kelab Batik")
     page.locator("#id_program_name").fill("Batik Club")
     page.get_by_label("Bottom left").check()
-    stage.locator("button.b").filter(has_text="Kelab Batik").wait_for()
-    launcher = stage.locator("setia-launcher button.b")
+    # The preview is rebuilt after each pause in typing: wait for the one with every change.
+    launcher = stage.locator("setia-launcher button.b.left").filter(has_text="Kelab Batik")
+    launcher.wait_for()
     assert launcher.evaluate("(b) => getComputedStyle(b).backgroundColor") == "rgb(170, 51, 0)"
     assert launcher.bounding_box()["x"] < frame["x"] + 40
     stage.locator("[role=dialog] h2").filter(has_text="Batik Club").wait_for()
@@ -514,7 +515,12 @@ def other_store():
 
 
 def test_a_store_outside_shopify_runs_the_widget_from_a_script_tag_with_a_signed_token(
-    member, rewards, shopify_shop, storefront, browser, other_store  # noqa: F811
+    member,
+    rewards,
+    shopify_shop,
+    storefront,
+    browser,
+    other_store,  # noqa: F811
 ):
     origin, pages = other_store
     secret = WidgetSettings.objects.create(shop=shopify_shop).widget_secret
