@@ -4,6 +4,7 @@ answers 303 (post/redirect/get), an invalid one re-renders with 400."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 from datetime import datetime
 
@@ -129,15 +130,17 @@ def mapping(request: HttpRequest, pk: int) -> HttpResponse:
         tiers=tiers,
     )
     if data is not None and form.is_valid():
-        services.import_job_configure(
-            job=job,
-            actor=_actor(request),
-            source=form.cleaned_data["source"],
-            has_header=form.cleaned_data["has_header"],
-            mapping=form.mapping(),
-            mode=form.cleaned_data["mode"],
-            tier_map=form.tier_map(),
-        )
+        # Applied (or being applied) since the page was loaded: the job's page says so.
+        with contextlib.suppress(services.ImportRefused):
+            services.import_job_configure(
+                job=job,
+                actor=_actor(request),
+                source=form.cleaned_data["source"],
+                has_header=form.cleaned_data["has_header"],
+                mapping=form.mapping(),
+                mode=form.cleaned_data["mode"],
+                tier_map=form.tier_map(),
+            )
         return _see_other("admin-imports-job", job.pk)
     preview = table.rows[:6]
     return _render(
