@@ -42,13 +42,16 @@ class SetiaPoints extends HTMLElement {
         const line = document.createElement("span");
         line.textContent = text;
         this.replaceChildren(line);
-        const launcher = document.querySelector("setia-launcher")?.shadowRoot?.querySelector("button");
+        const launcher = document.querySelector("setia-launcher");
         if (!earn && data.action && launcher) {
           const open = document.createElement("button");
           open.type = "button";
           open.className = "setia-points__open";
           open.textContent = data.action;
-          open.addEventListener("click", () => launcher.click());
+          // The launcher's button joins its shadow root once its own state is in: find it late.
+          open.addEventListener("click", () =>
+            launcher.shadowRoot?.querySelector<HTMLButtonElement>("button.b")?.click(),
+          );
           this.append(" ", open);
         }
       })

@@ -557,3 +557,18 @@ def test_a_store_outside_shopify_runs_the_widget_from_a_script_tag_with_a_signed
     assert errors == []
     context.close()
     connections.close_all()
+
+
+def test_the_account_block_shows_the_balance_and_opens_the_panel(member, rewards, visit):
+    page = visit(locale="th")
+    page.locator(LAUNCHER).filter(has_text="1,250 คะแนน").wait_for()
+
+    page.get_by_role("link", name="Account").click()
+    block = page.locator("setia-points")
+    block.filter(has_text="คุณมี 1,250 คะแนน").wait_for()
+    block.get_by_role("button", name="ดูรางวัลของคุณ").click()
+
+    page.locator(DIALOG).wait_for(state="visible")
+    assert page.locator("setia-launcher [data-balance]").inner_text() == "1,250"
+    shot(page, "account-block")
+    assert page.errors == []

@@ -9,6 +9,7 @@
 - `GET /storefront?shop=&customer=&locale=` is a product page of the shop's storefront with the
   widget embedded as the theme app extension embeds it (its defaults: `/apps/setia/api/...`);
   it sets the storefront session cookie (`customer` empty: a guest; absent: the session's).
+- `GET /storefront/account` is the account page with the theme extension's balance block.
 - `POST /storefront/cart` adds the product to the cart (a cookie); `GET /storefront/cart` shows
   it; `POST /storefront/checkout` places the order: the stand-in keeps it and sends the app a
   signed `orders/paid` webhook for the signed-in customer, then shows the product page again,
@@ -44,6 +45,7 @@ PROXY_PREFIX = "/apps/setia/"
 STOREFRONT = "/storefront"
 CART = "/storefront/cart"
 CHECKOUT = "/storefront/checkout"
+ACCOUNT = "/storefront/account"
 # The theme app extension whose blocks the demo pages render as Shopify would.
 THEME_EXTENSION = (
     Path(__file__).resolve().parents[4] / "storefront_widget" / "extensions" / "setia-theme"
@@ -66,7 +68,7 @@ LOCALES = ("en", "ms", "ar", "th")
 
 def handles(req: Request) -> bool:
     return req.path.startswith(("/admin/apps/", PROXY_PREFIX, ASSETS_PREFIX)) or (
-        req.path in (STOREFRONT, CART, CHECKOUT)
+        req.path in (STOREFRONT, CART, CHECKOUT, ACCOUNT)
     )
 
 
@@ -84,7 +86,7 @@ def handle(standin: StandIn, req: Request) -> Response:
         return Response.text(404, f"unknown shop {shop!r}: pass ?shop=<a shop of this stand-in>")
     if req.path.startswith("/admin/apps/"):
         return _admin_frame(standin, app_url, shop, req)
-    if req.path in (STOREFRONT, CART, CHECKOUT):
+    if req.path in (STOREFRONT, CART, CHECKOUT, ACCOUNT):
         customer = req.arg("customer") if "customer" in req.query_lists else session_customer
         return _shop_page(standin, app_url, shop, customer or "", req)
     customer = req.arg("customer") if "customer" in req.query_lists else session_customer
@@ -156,7 +158,14 @@ def _shop_page(standin: StandIn, app_url: str, shop: str, customer: str, req: Re
     launcher = f"""<setia-launcher data-locale="{locale}"></setia-launcher>
 <script src="{ASSETS_PREFIX}setia-launcher.js" type="module" defer fetchpriority="low"></script>"""
     who = f"customer {html.escape(customer)}" if customer else "a guest"
-    if req.path == CART:
+    if req.path == ACCOUNT:
+        title = "Your account"
+        body = "<h1>Your account</h1>" + (
+            _account_points_block(locale)
+            if customer and not without_widget
+            else ("<p>Signed in.</p>" if customer else "<p>Sign in to see your account.</p>")
+        )
+    elif req.path == CART:
         total = f"{Decimal(PRODUCT['price']) * quantity:.2f}"
         title = "Your cart"
         body = (
@@ -193,7 +202,8 @@ button.cart{{padding:.8rem 2rem}}.notice{{background:#e7f3ea;padding:.8rem 1rem}
 td{{padding:.4rem 1rem .4rem 0}}</style></head>
 <body><header><span>{html.escape(shop)} &middot; local stand-in storefront &middot; signed in as
 {who}</span><a href="{STOREFRONT}{back}">Product</a>
-<a href="{CART}{back}">Cart (<span data-cart-count>{quantity}</span>)</a></header>
+<a href="{CART}{back}">Cart (<span data-cart-count>{quantity}</span>)</a>
+<a href="{ACCOUNT}{back}">Account</a></header>
 <main>{body}</main>
 {"" if without_widget else launcher}
 </body></html>"""
@@ -206,19 +216,33 @@ td{{padding:.4rem 1rem .4rem 0}}</style></head>
     )
 
 
-def _product_points_block(locale: str) -> str:
-    """The theme extension's product-page block (blocks/product-points.liquid) as Liquid renders
-    it for the demo product, with its text from the extension's locale files."""
+def _theme_words(locale: str) -> dict:
+    """The theme extension's storefront texts in `locale` (English when it has none)."""
     locales = THEME_EXTENSION / "locales"
     try:
         words = json.loads((locales / f"{locale}.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         words = json.loads((locales / "en.default.json").read_text(encoding="utf-8"))
-    text = html.escape(words["blocks"]["product_points"]["text"])
+    return words["blocks"]
+
+
+def _product_points_block(locale: str) -> str:
+    """The theme extension's product-page block (blocks/product-points.liquid) as Liquid renders
+    it for the demo product."""
+    text = html.escape(_theme_words(locale)["product_points"]["text"])
     cents = int(Decimal(PRODUCT["price"]) * 100)
     return f"""<setia-points class="setia-points" data-mode="earn" data-price-cents="{cents}"
  data-product-id="{PRODUCT["product_id"]}" data-sku="{PRODUCT["sku"]}" data-locale="{locale}"
  data-text="{text}" style="display:block;min-height:1.5em;color:#1f4f46"></setia-points>
+<script src="{ASSETS_PREFIX}setia-points.js" defer></script>"""
+
+
+def _account_points_block(locale: str) -> str:
+    """The theme extension's account-page block (blocks/account-points.liquid), signed in."""
+    words = _theme_words(locale)["account_points"]
+    return f"""<setia-points class="setia-points" data-mode="balance" data-locale="{locale}"
+ data-text="{html.escape(words["text"])}" data-action="{html.escape(words["open"])}"
+ style="display:block;min-height:2.75em"></setia-points>
 <script src="{ASSETS_PREFIX}setia-points.js" defer></script>"""
 
 
