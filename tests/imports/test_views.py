@@ -360,3 +360,28 @@ def test_apply_is_a_post_only(client, shop):
     job.refresh_from_db()
     assert response.status_code == 405
     assert job.status == ImportStatus.PLANNED
+
+
+def test_a_failed_dry_run_offers_the_mapping_again_and_a_failed_apply_offers_to_resume(
+    client, shop
+):
+    planning = configured(shop, read_fixture("smile_points.csv"), mode="add")
+    ImportJob.objects.filter(pk=planning.pk).update(status=ImportStatus.FAILED, failure="boom")
+    applying = configured(shop, read_fixture("smile_points.csv"), mode="add")
+    ImportJob.objects.filter(pk=applying.pk).update(
+        status=ImportStatus.FAILED, failure="lost", started_at=applying.created_at
+    )
+
+    dry_run_page = admin_get(
+        client, reverse("admin-imports-job", args=[planning.pk]), shop
+    ).content.decode()
+    apply_page = admin_get(
+        client, reverse("admin-imports-job", args=[applying.pk]), shop
+    ).content.decode()
+
+    mapping_url = reverse("admin-imports-mapping", args=[planning.pk])
+    resume_url = reverse("admin-imports-apply", args=[applying.pk])
+    assert f'href="{mapping_url}"' in dry_run_page
+    assert "Resume" not in dry_run_page
+    assert f'action="{resume_url}"' in apply_page
+    assert "Resume" in apply_page
