@@ -10,9 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from loyalty.shops.models import Shop
 
-COLOUR = RegexValidator(
-    r"^#[0-9a-fA-F]{6}\Z", _("Enter a colour as #rrggbb, for example #1f4f46.")
-)
+COLOUR = RegexValidator(r"^#[0-9a-fA-F]{6}\Z", _("Enter a colour as #rrggbb, for example #1f4f46."))
 LABEL_MAX = 30
 
 

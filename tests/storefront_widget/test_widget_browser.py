@@ -519,8 +519,8 @@ def test_a_store_outside_shopify_runs_the_widget_from_a_script_tag_with_a_signed
     rewards,
     shopify_shop,
     storefront,
-    browser,
-    other_store,  # noqa: F811
+    browser,  # noqa: F811
+    other_store,
 ):
     origin, pages = other_store
     secret = WidgetSettings.objects.create(shop=shopify_shop).widget_secret
