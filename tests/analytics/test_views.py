@@ -15,7 +15,10 @@ from tests.analytics.conftest import DAY1, DAY3
 from tests.factories import ShopFactory
 from tests.merchant_admin.helpers import admin_get
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning"),
+]
 
 URL = "/app/analytics/"
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "merchant_admin" / "analytics"
