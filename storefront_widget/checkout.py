@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
-from functools import wraps
 
-from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
+from django.http import HttpRequest, JsonResponse
 
-from loyalty.core.errors import error_response
 from loyalty.platforms.shopify.sdk import request_input, shop_domain_from, shopify_app
-from loyalty.shops.models import Platform
-from loyalty.shops.selectors import shop_installed_by_domain
+from loyalty.shops.models import Shop
+from storefront_widget.crossorigin import Refused, cross_origin_api, installed_shop
 from storefront_widget.earn import product_points
 from storefront_widget.state import storefront_state
 from storefront_widget.views import redeem_answer
@@ -27,65 +23,27 @@ from storefront_widget.views import redeem_answer
 CUSTOMER_GID_RE = re.compile(r"gid://shopify/Customer/([0-9]{1,20})")
 
 
-def cors(response: HttpResponse, *, allow_headers: str = "Authorization, Content-Type"):
-    """Any origin may read the answer: these APIs take no cookies, a token in each request
-    proves who asks. Never cached: the answers are the shopper's own."""
-    response["Access-Control-Allow-Origin"] = "*"
-    response["Access-Control-Allow-Headers"] = allow_headers
-    response["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
-    response["Access-Control-Max-Age"] = "7200"
-    response["Cache-Control"] = "private, no-store"
-    return response
+def _checkout_customer(request: HttpRequest) -> tuple[Shop, str | None]:
+    body = request.body.decode("utf-8", errors="replace")
+    verified = shopify_app().verify_checkout_ui_ext_req(request_input(request, body=body))
+    claims = verified.id_token.claims if verified.ok and verified.id_token else None
+    if not claims or not verified.shop:
+        raise Refused(
+            code="invalid_session_token",
+            message="The checkout session token is missing, invalid or expired.",
+            status=401,
+        )
+    shop = installed_shop(shop_domain_from(verified.shop))
+    customer = CUSTOMER_GID_RE.fullmatch(str(claims.get("sub") or ""))
+    return shop, customer.group(1) if customer else None
 
 
 def checkout_extension(*methods: str):
-    """Verify the checkout session token; set `request.shop` and `request.platform_customer_id`
+    """The checkout session token verified: `request.shop`, `request.platform_customer_id`
     (None for a guest checkout)."""
-
-    def decorate(view):
-        @wraps(view)
-        @csrf_exempt  # no cookies: the bearer token proves the request
-        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            if request.method == "OPTIONS":
-                return cors(HttpResponse(status=204))
-            if request.method not in methods:
-                return cors(
-                    error_response(
-                        code="method_not_allowed", message="Method not allowed.", status=405
-                    )
-                )
-            body = request.body.decode("utf-8", errors="replace")
-            verified = shopify_app().verify_checkout_ui_ext_req(request_input(request, body=body))
-            claims = verified.id_token.claims if verified.ok and verified.id_token else None
-            if not claims or not verified.shop:
-                return cors(
-                    error_response(
-                        code="invalid_session_token",
-                        message="The checkout session token is missing, invalid or expired.",
-                        status=401,
-                    )
-                )
-            shop = shop_installed_by_domain(
-                platform=Platform.SHOPIFY,
-                domain=shop_domain_from(verified.shop),
-                max_age=settings.STOREFRONT_CACHE_SECONDS,
-            )
-            if shop is None:
-                return cors(
-                    error_response(
-                        code="unknown_shop",
-                        message="This store does not have Setia installed.",
-                        status=404,
-                    )
-                )
-            customer = CUSTOMER_GID_RE.fullmatch(str(claims.get("sub") or ""))
-            request.shop = shop
-            request.platform_customer_id = customer.group(1) if customer else None
-            return cors(view(request, *args, **kwargs))
-
-        return wrapper
-
-    return decorate
+    return cross_origin_api(
+        methods=methods, allow_headers="Authorization, Content-Type", identify=_checkout_customer
+    )
 
 
 @checkout_extension("GET")
