@@ -312,6 +312,9 @@ SHOPIFY_WEBHOOK_TOPICS = [
     "app/scopes_update",
 ]
 SHOPIFY_WEBHOOK_MAX_ATTEMPTS = env.int("SHOPIFY_WEBHOOK_MAX_ATTEMPTS", default=8)
+# A worker's batch takes up to this many more order deliveries waiting in the inbox than its
+# task names: under a backlog, large batches (a few statements each) instead of many small.
+SHOPIFY_WEBHOOK_BATCH_GATHER = env.int("SHOPIFY_WEBHOOK_BATCH_GATHER", default=200)
 
 LOGGING = {
     "version": 1,

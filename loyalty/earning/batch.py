@@ -25,6 +25,7 @@ from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 
+from loyalty.core.db import bulk_insert
 from loyalty.core.events import OrderEvent
 from loyalty.earning import engine
 from loyalty.earning.actions import action_claim_if_rewarded
@@ -115,8 +116,8 @@ def order_events_received(
     for member in enrolled:  # the signup bonus first, as one by one
         action_claim_if_rewarded(shop=shop, member=member, action=ActionKind.SIGNUP, now=now)
     members_changed(pairs=[(shop.pk, m.platform_customer_id) for m in members.values()])
-    OrderRecord.objects.bulk_create(records.values())
-    LedgerEntry.objects.bulk_create(entries)
+    bulk_insert(OrderRecord, list(records.values()))
+    bulk_insert(LedgerEntry, entries)
     _apply_credits(credits, now=now)
     return outcomes
 

@@ -221,7 +221,11 @@ def test_a_batch_ends_where_one_by_one_ends_and_leaves_the_rest_to_it():
     # buyer's two orders (w2). Left: a second event of an order (w4, w6), a guest (w7), a
     # member owing points (w8), an erased customer (w9), a Setia code being used (w10).
     assert left_webhooks == ["w4", "w6", "w7", "w8", "w9", "w10"]
-    assert state_of(together) == state_of(one_by_one)
+    batched, reference = state_of(together), state_of(one_by_one)
+    for part in ("members", "entries", "deliveries"):
+        assert batched[part] == reference[part], part
+    for order_id, record in reference["records"].items():
+        assert batched["records"][order_id] == record, order_id
     members = Member.objects.filter(shop=together).exclude(status="redacted")
     assert ledger_audit_members(members=list(members)) == []
 
@@ -257,7 +261,7 @@ def test_a_batch_that_fails_writes_nothing_and_is_left_whole_to_one_by_one(monke
     def conflict(*args, **kwargs):  # as when another worker recorded one of the orders first
         raise IntegrityError("duplicate key value violates unique constraint")
 
-    monkeypatch.setattr(LedgerEntry.objects, "bulk_create", conflict)
+    monkeypatch.setattr("loyalty.earning.batch.bulk_insert", conflict)
     left = webhooks.process_deliveries(ids)
 
     assert left == ids
@@ -287,3 +291,26 @@ def test_a_batch_moves_the_versions_of_the_members_it_credits(django_capture_on_
     # 801 (existing, credited), 901 and 907 (enrolled and credited); 905's order was only
     # created (no member yet), 802 owes points (left to one by one, not run here).
     assert moved == {"801", "901", "907"}
+
+
+def test_a_batch_gathers_the_orders_waiting_in_the_inbox_and_later_tasks_find_them_done():
+    shop = a_shop("gather.myshopify.com")
+    ids = store(shop)
+    retrying = WebhookDelivery.objects.get(pk=ids[-1])
+    retrying.status = DeliveryStatus.RETRYING
+    retrying.save()
+
+    left = webhooks.process_deliveries([ids[0]], gather=100)
+    processed = set(
+        WebhookDelivery.objects.filter(status=DeliveryStatus.PROCESSED).values_list("pk", flat=True)
+    )
+    for pk in left:  # as the task does
+        webhooks.process_delivery(pk)
+    later = webhooks.process_deliveries([ids[2], ids[-1]], gather=100)
+
+    # The first task took every waiting order delivery, not only its own; what the batch
+    # path leaves (second events, a guest, ...) is returned for one by one.
+    assert sorted(left) == sorted(ids[i] for i in (3, 5, 6, 7, 8, 9))
+    assert processed == {ids[i] for i in (0, 1, 2, 4, 10)}
+    # The later task's delivery was done already; only the retry is handed on.
+    assert later == [ids[-1]]

@@ -46,6 +46,10 @@ class WebhookDelivery(models.Model):
                 condition=Q(status__in=["received", "retrying"]),
                 name="webhook_unfinished",
             ),
+            # The queue a worker's batch gathers from, oldest first (see process_deliveries).
+            models.Index(
+                fields=["id"], condition=Q(status="received"), name="webhook_received_queue"
+            ),
             models.Index(fields=["shop_domain", "-received_at"], name="webhook_shop_recent"),
             models.Index(fields=["shop", "platform_customer_id"], name="webhook_shop_customer"),
         ]

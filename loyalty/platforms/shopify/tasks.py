@@ -2,6 +2,7 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from loyalty.platforms.shopify import webhooks
@@ -22,7 +23,8 @@ def process_webhook(self, delivery_id: int) -> str:
 def process_webhooks(delivery_ids: list[int]) -> None:
     """A batch from intake: first-seen orders together in one transaction, the rest each in
     its own; retries go back one by one."""
-    for delivery_id in webhooks.process_deliveries(delivery_ids):
+    left = webhooks.process_deliveries(delivery_ids, gather=settings.SHOPIFY_WEBHOOK_BATCH_GATHER)
+    for delivery_id in left:
         try:
             result = webhooks.process_delivery(delivery_id)
         except Exception:

@@ -354,26 +354,42 @@ def _event_of(delivery: WebhookDelivery, shop: Shop):
     )
 
 
-def process_deliveries(delivery_ids: list[int], *, now: datetime | None = None) -> list[int]:
+def process_deliveries(
+    delivery_ids: list[int], *, now: datetime | None = None, gather: int = 0
+) -> list[int]:
     """Process a batch from intake: the first-seen orders of members together, in one
     transaction and a few statements (`handle_order_events`); returns the ids left for
     `process_delivery` one by one: every other delivery, and the whole batch when anything
-    in it fails (then nothing of it was written)."""
+    in it fails (then nothing of it was written).
+
+    `gather`: also take up to that many other order deliveries waiting in the inbox, oldest
+    first. Under a backlog (a sale-day burst) each task then works through one large batch
+    instead of the few deliveries intake put in its message, and the tasks whose deliveries
+    were taken find them done."""
     now = now or timezone.now()
     try:
         with transaction.atomic():
-            return _process_together(delivery_ids, now=now)
+            return _process_together(delivery_ids, now=now, gather=gather)
     except Exception:
         logger.warning("a batch of %d deliveries goes one by one", len(delivery_ids), exc_info=True)
         return list(delivery_ids)
 
 
-def _process_together(delivery_ids: list[int], *, now: datetime) -> list[int]:
-    deliveries = list(
-        WebhookDelivery.objects.select_for_update(skip_locked=True)
-        .filter(pk__in=delivery_ids, status=DeliveryStatus.RECEIVED, topic__in=ORDER_TOPICS)
-        .order_by("pk")
+def _process_together(delivery_ids: list[int], *, now: datetime, gather: int) -> list[int]:
+    waiting = WebhookDelivery.objects.select_for_update(skip_locked=True).filter(
+        status=DeliveryStatus.RECEIVED
     )
+    extra = []
+    if gather:
+        extra = list(
+            waiting.filter(topic__in=ORDER_TOPICS)
+            .exclude(pk__in=delivery_ids)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:gather]
+        )
+    # Locked by this transaction; rows another worker holds are skipped (it processes them).
+    locked = list(waiting.filter(pk__in=[*delivery_ids, *extra]).order_by("pk"))
+    deliveries = [d for d in locked if d.topic in translate.ORDER_TOPICS]
     shops = {
         shop.domain: shop
         for shop in Shop.objects.filter(
@@ -401,7 +417,22 @@ def _process_together(delivery_ids: list[int], *, now: datetime) -> list[int]:
             done.append((delivery, shop))
     _mark_processed(done, now=now)
     processed = {d.pk for d, _ in done}
-    return [pk for pk in delivery_ids if pk not in processed]
+    left = [d.pk for d in locked if d.pk not in processed]
+    held = {d.pk for d in locked}
+    # Of the ids asked for but not locked here, only retries need `process_delivery` (it
+    # knows when they are due); the others are done, or another worker has them.
+    left += WebhookDelivery.objects.filter(
+        pk__in=[pk for pk in delivery_ids if pk not in held], status=DeliveryStatus.RETRYING
+    ).values_list("pk", flat=True)
+    logger.info(
+        "batch of %d deliveries (%d asked, %d gathered): %d together, %d one by one",
+        len(locked),
+        len(delivery_ids),
+        len(extra),
+        len(processed),
+        len(left),
+    )
+    return left
 
 
 def _mark_processed(done: list[tuple[WebhookDelivery, Shop]], *, now: datetime) -> None:
