@@ -69,8 +69,10 @@ def test_the_analytics_page_from_the_navigation_and_a_custom_period(
             page.set_viewport_size({"width": 1280, "height": 1000})
             frame.evaluate("window.scrollTo(0, 0)")
             page.screenshot(path=str(ARTIFACTS / "analytics-figures.png"))
-            frame.locator("#chart-revenue-title").scroll_into_view_if_needed()
-            page.screenshot(path=str(ARTIFACTS / "analytics-charts.png"))
+            for chart in ("points", "members", "revenue", "tiers"):
+                frame.locator(f"section:has(#chart-{chart}-title)").screenshot(
+                    path=str(ARTIFACTS / f"analytics-chart-{chart}.png")
+                )
             # The table alternative opens.
             frame.get_by_text("Show the figures as a table").first.click()
             assert frame.locator("details[open] tbody tr").count() == 3
