@@ -315,3 +315,17 @@ def test_the_backfill_command_refuses_a_range_backwards(db):
         call_command("analytics_backfill", "--from", "2026-03-04", "--to", "2026-03-01")
 
     assert not ShopDay.objects.exists()
+
+
+def test_the_backfill_command_without_a_shop_rolls_up_every_installed_shop(db, capsys):
+    first, second = ShopFactory(), ShopFactory()
+    ShopFactory(uninstalled_at=datetime(2026, 1, 1, tzinfo=UTC))
+
+    call_command("analytics_backfill", "--from", "2026-03-01", "--to", "2026-03-02")
+
+    assert sorted(ShopDay.objects.values_list("shop_id", "day")) == [
+        (first.pk, date(2026, 3, 1)),
+        (first.pk, DAY1),
+        (second.pk, date(2026, 3, 1)),
+        (second.pk, DAY1),
+    ]
