@@ -11,7 +11,6 @@ class SetiaPoints extends HTMLElement {
     if (this.dataset.done) return;
     this.dataset.done = "1";
     const data = this.dataset;
-    const number = new Intl.NumberFormat(data.locale || document.documentElement.lang || "en");
     const earn = data.mode !== "balance";
     const url = earn
       ? `${API}earn?${new URLSearchParams({
@@ -38,7 +37,9 @@ class SetiaPoints extends HTMLElement {
       .then((body) => {
         const points = earn ? body?.points : body?.customer?.points?.balance;
         if (typeof points !== "number" || (earn && points <= 0)) return;
-        const text = (data.text || "{n}").replace("{n}", number.format(points));
+        // Intl only now, with a number to show: its first use costs main-thread time.
+        const locale = data.locale || document.documentElement.lang || "en";
+        const text = (data.text || "{n}").replace("{n}", points.toLocaleString(locale));
         const line = document.createElement("span");
         line.textContent = text;
         this.replaceChildren(line);
