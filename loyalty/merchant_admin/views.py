@@ -179,7 +179,7 @@ def members(request: HttpRequest) -> HttpResponse:
             sort=form.sort_key,
             after=request.GET.get("after"),
         )
-    sort = params.get("sort") or selectors.DEFAULT_MEMBER_SORT
+    sort = form.sort_key
     filtered = any(params.get(name) for name in form.fields if name != "sort")
     return render(
         request,
