@@ -9,11 +9,13 @@ implements `StoreGateway` and registers it from its AppConfig.ready(). Failures 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
+
+from loyalty.core.events import CustomerData
 
 if TYPE_CHECKING:
     from loyalty.shops.models import Shop
@@ -101,6 +103,14 @@ class StoreGateway(Protocol):
 
     def customer_tier_sync(self, *, shop: Shop, sync: CustomerTierSync) -> None:
         """Make the customer's tags and metafields show their tier (idempotent)."""
+
+    def customers_find_by_email(
+        self, *, shop: Shop, emails: Iterable[str]
+    ) -> dict[str, CustomerData]:
+        """The store's customers with these emails, keyed by the email lowercased (the platform
+        matches emails ignoring case); an email no customer has is left out. Any failure raises
+        PlatformError (`transient` when trying again may succeed): a partial answer is never
+        returned, so a missing email always means the store has no such customer."""
 
 
 _gateways: dict[str, Callable[[], StoreGateway]] = {}

@@ -3,8 +3,11 @@ done through Admin GraphQL (`admin_api.admin_graphql`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.utils import timezone
 
+from loyalty.core.events import CustomerData
 from loyalty.core.platform import (
     CustomerTierSync,
     DiscountCodeSpec,
@@ -13,6 +16,7 @@ from loyalty.core.platform import (
 )
 from loyalty.platforms.shopify.admin_api import admin_graphql, user_errors
 from loyalty.platforms.shopify.errors import AdminApiError
+from loyalty.platforms.shopify.reconcile import customer_from_node
 from loyalty.shops.models import Shop
 
 # A redemption waits on these calls in the shopper's request: fewer attempts, a shorter budget.
@@ -179,6 +183,76 @@ class ShopifyGateway:
         errors = [e for root in data.values() for e in user_errors(root)]
         if errors:
             raise AdminApiError("user_errors", _messages(errors))
+
+    def customers_find_by_email(
+        self, *, shop: Shop, emails: Iterable[str]
+    ) -> dict[str, CustomerData]:
+        """`customers(query:)` with up to CUSTOMER_EMAIL_BATCH quoted `email:` terms joined by
+        OR per request, every page followed. Shopify tokenizes the email field (an unquoted
+        `email:mail@test.ch` also finds `other@bluewin.ch`), so each value is quoted and only
+        customers whose email equals one asked for are kept."""
+        wanted = sorted({e.strip().lower() for e in emails if e and e.strip()})
+        found: dict[str, CustomerData] = {}
+        for start in range(0, len(wanted), CUSTOMER_EMAIL_BATCH):
+            batch = wanted[start : start + CUSTOMER_EMAIL_BATCH]
+            for node in self._customers_matching(shop, customers_email_query(batch)):
+                customer = customer_from_node(node)
+                email = (customer.email if customer else "").lower()
+                if customer and email in batch:
+                    # Emails are unique per store; should two answer, the first (lowest id) wins.
+                    found.setdefault(email, customer)
+        return found
+
+    def _customers_matching(self, shop: Shop, query: str) -> list[dict]:
+        nodes: list[dict] = []
+        after = None
+        for _page in range(CUSTOMER_SEARCH_MAX_PAGES):
+            data = admin_graphql(
+                shop=shop,
+                query=CUSTOMERS_BY_EMAIL,
+                variables={"first": CUSTOMER_EMAIL_BATCH, "after": after, "query": query},
+                max_attempts=CUSTOMER_SEARCH_MAX_ATTEMPTS,
+                budget_seconds=CUSTOMER_SEARCH_BUDGET_SECONDS,
+            )
+            connection = data.get("customers")
+            if not isinstance(connection, dict):
+                raise AdminApiError("no_customers", "customers returned nothing", transient=True)
+            nodes += [n for n in connection.get("nodes") or [] if isinstance(n, dict)]
+            page = connection.get("pageInfo") or {}
+            if not page.get("hasNextPage"):
+                return nodes
+            after = page.get("endCursor")
+            if not after:
+                raise AdminApiError("no_cursor", "customers has a next page but no cursor")
+        raise AdminApiError(
+            "too_many_customers",
+            f"More than {CUSTOMER_SEARCH_MAX_PAGES} pages of customers answered one search",
+        )
+
+
+# Looking customers up is a read (safe to repeat) for a dry run the merchant waits on or a task.
+CUSTOMER_EMAIL_BATCH = 50
+CUSTOMER_SEARCH_MAX_PAGES = 10
+CUSTOMER_SEARCH_MAX_ATTEMPTS = 4
+CUSTOMER_SEARCH_BUDGET_SECONDS = 20.0
+
+CUSTOMERS_BY_EMAIL = """
+query SetiaCustomersByEmail($first: Int!, $after: String, $query: String!) {
+  customers(first: $first, after: $after, query: $query, sortKey: ID) {
+    nodes { id legacyResourceId email firstName lastName }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+
+def customers_email_query(emails: Iterable[str]) -> str:
+    """Shopify's search syntax for any of `emails`, each quoted (exact, not tokenized)."""
+    return " OR ".join(f'email:"{_search_quoted(email)}"' for email in emails)
+
+
+def _search_quoted(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
 # The tier sync runs in a task that retries with its own backoff: few attempts per call.

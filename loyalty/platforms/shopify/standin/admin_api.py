@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -53,6 +54,7 @@ OBJECTS: dict[str, dict[str, str]] = {
     "QueryRoot": {
         "shop": "Shop",
         "customer": "Customer",
+        "customers": "CustomerConnection",
         "webhookSubscription": "WebhookSubscription",
         "webhookSubscriptions": "WebhookSubscriptionConnection",
         "codeDiscountNode": "DiscountCodeNode",
@@ -439,6 +441,7 @@ FIELD_ARGS[("QueryRoot", "orders")] = (
     _PAGING | {"query", "sortKey", "savedSearchId"},
     frozenset(),
 )
+FIELD_ARGS[("QueryRoot", "customers")] = (_PAGING | {"query", "sortKey"}, frozenset())
 FIELD_ARGS[("QueryRoot", "order")] = (frozenset({"id"}), frozenset({"id"}))
 FIELD_ARGS[("QueryRoot", "refund")] = (frozenset({"id"}), frozenset({"id"}))
 FIELD_ARGS[("Order", "lineItems")] = (_PAGING, frozenset())
@@ -881,6 +884,118 @@ def _r_customer(ctx: Context, args: dict[str, Any]) -> Any:
     ctx.require("read_customers")
     customer = ctx.shop.customers.get(num)
     return customer_obj(ctx, customer) if customer else None
+
+
+# Customer search (``customers(query:)``): Shopify's syntax, ``field:value`` terms (a value may
+# be quoted, with backslash escapes), ``OR`` between groups of terms, ``-`` to negate.
+_CUSTOMER_TERM_RE = re.compile(
+    r"""(?P<neg>-)?(?:(?P<field>[A-Za-z_]+):)?"""
+    r"""(?:"(?P<quoted>(?:[^"\\]|\\.)*)"|'(?P<single>[^']*)'|(?P<bare>[^\s()]+))"""
+)
+_CUSTOMER_FIELDS = {"email", "id", "first_name", "last_name", "tag", "state"}
+_TOKEN_RE = re.compile(r"[a-z0-9]+")
+CUSTOMER_SORT_KEYS = {
+    "ID": lambda c: c.id,
+    "RELEVANCE": lambda c: c.id,
+    "CREATED_AT": lambda c: c.created_at,
+    "UPDATED_AT": lambda c: c.updated_at,
+    "NAME": lambda c: " ".join(p for p in (c.first_name, c.last_name) if p).lower(),
+}
+
+
+class CustomerSearch:
+    """A parsed customers ``query``: OR-groups of AND-ed terms; unknown fields are warnings.
+
+    Shopify tokenizes the email field: ``email:"a@x.com"`` (quoted) is that email, ignoring
+    case, while an unquoted ``email:a@x.com`` finds every customer whose email shares a word
+    with it (``mail@test.ch`` also finds ``claro@bluewin.ch``), as reported against the real API.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.warnings: list[dict[str, str]] = []
+        self.groups: list[list[tuple[bool, str | None, str, bool]]] = [[]]
+        for match in _CUSTOMER_TERM_RE.finditer(text or ""):
+            field_name = match["field"].lower() if match["field"] else None
+            quoted = match["quoted"] is not None or match["single"] is not None
+            if match["quoted"] is not None:
+                value = re.sub(r"\\(.)", r"\1", match["quoted"])
+            else:
+                value = match["single"] if match["single"] is not None else match["bare"]
+            if field_name is None and not quoted and value in ("AND", "OR"):
+                if value == "OR":
+                    self.groups.append([])
+                continue
+            if field_name is not None and field_name not in _CUSTOMER_FIELDS:
+                self.warnings.append(
+                    {"field": field_name, "message": "Invalid search field for this query."}
+                )
+                continue
+            self.groups[-1].append((bool(match["neg"]), field_name, value, quoted))
+
+    def matches(self, customer: Customer) -> bool:
+        return any(
+            all(self._term(customer, *term) for term in group) for group in self.groups if group
+        ) or not any(self.groups)
+
+    def _term(self, c: Customer, negate: bool, field_name: str | None, value: str, quoted: bool):
+        found = self._positive(c, field_name, value, quoted)
+        return not found if negate else found
+
+    @staticmethod
+    def _positive(c: Customer, field_name: str | None, value: str, quoted: bool) -> bool:
+        lowered = value.lower()
+        email = (c.email or "").lower()
+        if field_name == "email":
+            if quoted:
+                return email == lowered
+            return bool(set(_TOKEN_RE.findall(lowered)) & set(_TOKEN_RE.findall(email)))
+        if field_name == "id":
+            return str(c.id) == value
+        if field_name == "first_name":
+            return (c.first_name or "").lower() == lowered
+        if field_name == "last_name":
+            return (c.last_name or "").lower() == lowered
+        if field_name == "tag":
+            return lowered in {t.lower() for t in c.tags}
+        if field_name == "state":
+            return c.state.lower() == lowered
+        haystack = " ".join(x or "" for x in (c.email, c.first_name, c.last_name)).lower()
+        return lowered in haystack
+
+
+def _r_customers(ctx: Context, args: dict[str, Any]) -> Any:
+    ctx.require("read_customers")
+    text = args.get("query")
+    search = CustomerSearch(str(text)) if text else None
+    if search is not None and search.warnings:
+        ctx.search.append({"path": ["customers"], "query": text, "warnings": search.warnings})
+    sort_key = str(args.get("sortKey") or "ID")
+    if sort_key not in CUSTOMER_SORT_KEYS:
+        raise FieldError(
+            f"Argument 'sortKey' on Field 'customers' has an invalid value ({sort_key}). "
+            "Expected type 'CustomerSortKeys'.",
+            code="argumentLiteralsIncompatible",
+            typeName="Field",
+            argumentName="sortKey",
+        )
+    value = CUSTOMER_SORT_KEYS[sort_key]
+
+    def key(c: Customer) -> tuple[Any, Any]:
+        return (value(c), c.id)
+
+    reverse = bool(args.get("reverse"))
+    found = [c for c in ctx.shop.customers.values() if search is None or search.matches(c)]
+    found.sort(key=key, reverse=reverse)
+    return orders.keyset_connection(
+        found,
+        key=key,
+        node=lambda c: customer_obj(ctx, c),
+        first=args.get("first"),
+        last=args.get("last"),
+        after=args.get("after"),
+        before=args.get("before"),
+        descending=reverse,
+    )
 
 
 def _r_webhook_subscription(ctx: Context, args: dict[str, Any]) -> Any:
@@ -1445,6 +1560,7 @@ def _r_metafields_set(ctx: Context, args: dict[str, Any]) -> Any:
 RESOLVERS: dict[tuple[str, str], Resolver] = {
     ("QueryRoot", "shop"): _r_shop,
     ("QueryRoot", "customer"): _r_customer,
+    ("QueryRoot", "customers"): _r_customers,
     ("QueryRoot", "webhookSubscription"): _r_webhook_subscription,
     ("QueryRoot", "webhookSubscriptions"): _r_webhook_subscriptions,
     ("QueryRoot", "codeDiscountNode"): _r_code_discount_node,
