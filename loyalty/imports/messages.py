@@ -28,6 +28,9 @@ MESSAGES = {
         "No member has this email, and without the store's customer id Setia cannot enrol "
         "the customer (add a customer id column)."
     ),
+    "not_in_store": _(
+        "No customer with this email in your store: nothing is imported for this row."
+    ),
     "several_members": _("%(count)s members have this email: add a customer id column."),
     "email_taken": _(
         "This email belongs to customer %(customer_id)s, not the customer id in the file."

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from loyalty.shops.models import Shop
 
 LARGE_FILE_ROWS = 1000  # larger files are planned and applied by a Celery task
+STORE_LOOKUP_FAILED = "store_lookup"
 
 
 class ImportStatus(models.TextChoices):
@@ -63,7 +64,16 @@ class ImportJob(models.Model):
     apply_problems = models.JSONField(
         default=list, blank=True, help_text="Rows not applied, with why (row number, problems)."
     )
+    customer_lookups = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The dry run's answers from the store for emails no member has: lowercased "
+        "email -> {id, first_name, last_name}, or null when the store has no such customer.",
+    )
     failure = models.TextField(blank=True)
+    failure_code = models.CharField(
+        max_length=32, blank=True, help_text="store_lookup: the store could not be asked."
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -80,6 +90,10 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"import {self.pk} {self.filename} ({self.status})"
+
+    @property
+    def store_lookup_failed(self) -> bool:
+        return self.status == ImportStatus.FAILED and self.failure_code == STORE_LOOKUP_FAILED
 
     @property
     def is_large(self) -> bool:

@@ -81,7 +81,7 @@ def import_job_get(*, shop: Shop, pk: int) -> ImportJob:
 def import_jobs_recent(*, shop: Shop) -> QuerySet[ImportJob]:
     return (
         ImportJob.objects.filter(shop=shop)
-        .defer("content", "plan", "apply_problems")
+        .defer("content", "plan", "apply_problems", "customer_lookups")
         .order_by("-created_at", "-pk")[:RECENT_JOBS]
     )
 

@@ -4,8 +4,14 @@ The rules, in one place:
 
 - Members are matched on the store's customer id when the row has one, otherwise on the email,
   case-insensitively (`Siti@Example.com` is `siti@example.com`). A row with a customer id that
-  no member has enrols a new member (without the signup reward); a row with only an email that
-  no member has is skipped: Setia needs the store's customer id to enrol anyone.
+  no member has enrols a new member (without the signup reward).
+- A row with only an email that no member has is looked up in the store during the dry run
+  (`StoreGateway.customers_find_by_email`, in batches; in the Celery task for a large file). The
+  answer is kept on the job (`customer_lookups`), so applying never asks again: a customer found
+  is enrolled with the store's customer id (names from the store when the file has none), or the
+  member that already has that id is matched; an email the store does not have is skipped and
+  reported. When the store cannot be asked, the dry run fails, says so and can be run again:
+  an id is never guessed.
 - Balances change only through the ledger: an `adjust` credit or debit, source `import`, source id
   `<file sha-256 prefix>:<row>`, under the idempotency key `import:<file sha-256>:<mode>:<row>`.
   In the same transaction the row's `ImportedRow` marker (the same key) is inserted, so applying
@@ -38,9 +44,11 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from loyalty.audit.services import audit_record, audit_snapshot
+from loyalty.core.platform import PlatformError, gateway_for
 from loyalty.expiry.services import credit_expires_at
 from loyalty.imports import parsing
 from loyalty.imports.models import (
+    STORE_LOOKUP_FAILED,
     ImportedRow,
     ImportJob,
     ImportMode,
@@ -77,6 +85,9 @@ UNCHANGED = "unchanged"
 SKIP = "skip"
 ERROR = "error"
 ALREADY = "already_applied"
+MATCHED_MEMBER = "member"
+FOUND_IN_STORE = "store"
+NOT_IN_STORE = "not_in_store"
 
 
 class ImportRefused(Exception):
@@ -100,6 +111,8 @@ class RowPlan:
     profile: list[str] = dataclasses.field(default_factory=list)
     problems: list[dict] = dataclasses.field(default_factory=list)
     notes: list[dict] = dataclasses.field(default_factory=list)
+    # MATCHED_MEMBER: an existing member; FOUND_IN_STORE: a customer the store has, enrolled
+    matched: str = ""
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -176,6 +189,9 @@ def import_job_configure(
             total_rows=len(table.rows) - (1 if has_header else 0),
             status=ImportStatus.PLANNING,
             plan=None,
+            customer_lookups={},
+            failure="",
+            failure_code="",
             updated_at=timezone.now(),
         )
         if not updated:
@@ -191,13 +207,51 @@ def import_job_configure(
 # --- dry run ----------------------------------------------------------------------------------
 
 
+def import_job_replan(*, job: ImportJob) -> ImportJob:
+    """Run the dry run again, as configured, after the store could not be asked (the job was
+    never applied). A job in any other state is left as it is."""
+    with transaction.atomic():
+        updated = ImportJob.objects.filter(
+            pk=job.pk,
+            shop=job.shop,
+            status=ImportStatus.FAILED,
+            failure_code=STORE_LOOKUP_FAILED,
+            started_at__isnull=True,
+        ).update(
+            status=ImportStatus.PLANNING,
+            plan=None,
+            customer_lookups={},
+            failure="",
+            failure_code="",
+            updated_at=timezone.now(),
+        )
+        job.refresh_from_db()
+        if updated and job.is_large:
+            transaction.on_commit(lambda: _enqueue_plan(job.pk), robust=True)
+    if updated and not job.is_large:
+        job = import_job_plan(job_id=job.pk)
+    return job
+
+
 def import_job_plan(*, job_id: int) -> ImportJob:
     """Work out what every row would do, with totals; nothing is changed."""
     job = ImportJob.objects.select_related("shop").get(pk=job_id)
     if job.status != ImportStatus.PLANNING:
         return job
+    lookups: dict[str, dict | None] = {}
     try:
-        plans = _plan_rows(job, _parsed_rows(job))
+        plans = _plan_rows(job, _parsed_rows(job), lookups)
+    except PlatformError as exc:
+        # Nothing is guessed and nothing is kept: the whole dry run can be run again.
+        logger.warning("dry run of import %s: the store lookup failed: %s", job_id, exc)
+        ImportJob.objects.filter(pk=job_id, status=ImportStatus.PLANNING).update(
+            status=ImportStatus.FAILED,
+            failure=f"{exc.code}: {exc}"[:2000],
+            failure_code=STORE_LOOKUP_FAILED,
+            updated_at=timezone.now(),
+        )
+        job.refresh_from_db()
+        return job
     except Exception as exc:
         logger.exception("dry run of import %s failed", job_id)
         ImportJob.objects.filter(pk=job_id, status=ImportStatus.PLANNING).update(
@@ -212,6 +266,7 @@ def import_job_plan(*, job_id: int) -> ImportJob:
     ImportJob.objects.filter(pk=job.pk, status=ImportStatus.PLANNING).update(
         status=ImportStatus.PLANNED,
         plan={"totals": totals, "rows": listed},
+        customer_lookups=lookups,
         updated_at=timezone.now(),
     )
     job.refresh_from_db()
@@ -240,7 +295,11 @@ def _tier_lookup(job: ImportJob) -> dict[str, int | None]:
     return lookup
 
 
-def _plan_rows(job: ImportJob, rows: list[parsing.Row]) -> list[RowPlan]:
+def _plan_rows(
+    job: ImportJob, rows: list[parsing.Row], lookups: dict[str, dict | None]
+) -> list[RowPlan]:
+    """Every row's plan; the store's answers for emails no member has are added to `lookups`.
+    Raises PlatformError when the store cannot be asked."""
     tiers = {tier.pk: tier for tier in Tier.objects.filter(shop=job.shop)}
     tier_ids = _tier_lookup(job)
     # A history file may move one member several times: each row starts where the last left.
@@ -248,12 +307,19 @@ def _plan_rows(job: ImportJob, rows: list[parsing.Row]) -> list[RowPlan]:
     new_members: dict[str, int] = {}
     plans = []
     for batch in _batches(rows, LOOKUP_BATCH):
-        by_id, by_email = _members_for(job.shop, batch)
         applied = set(
             ImportedRow.objects.filter(
                 shop=job.shop, key__in=[_row_key(job, row) for row in batch]
             ).values_list("key", flat=True)
         )
+        pending = [row for row in batch if row.ok and _row_key(job, row) not in applied]
+        by_id, by_email = _members_for(job.shop, pending)
+        lookups.update(_store_customers(job.shop, pending, by_email))
+        resolved = {row.number: _with_store_customer(row, by_email, lookups) for row in pending}
+        if any(resolved[row.number] is not row for row in pending):
+            by_id, by_email = _members_for(
+                job.shop, [r for r in resolved.values() if isinstance(r, parsing.Row)]
+            )
         for row in batch:
             if not row.ok:
                 plans.append(_error_plan(row))
@@ -261,26 +327,39 @@ def _plan_rows(job: ImportJob, rows: list[parsing.Row]) -> list[RowPlan]:
             if _row_key(job, row) in applied:
                 plans.append(_plan(row, ALREADY, problems=[{"code": ALREADY}]))
                 continue
-            found = _match(row, by_id, by_email)
-            if isinstance(found, RowPlan):
-                plans.append(found)
+            completed = resolved[row.number]  # with the store's customer id, if it was asked
+            if isinstance(completed, RowPlan):
+                plans.append(completed)
                 continue
-            tier = tiers.get(tier_ids.get(row.tier_name.lower())) if row.tier_name else None
-            if found is None:
-                balance = new_members.get(row.customer_id, 0)
-            else:
-                balance = running.get(found.pk, found.points_balance)
-            plan = _decide(row, found, balance=balance, mode=job.mode, tier=tier)
-            if found is None and row.customer_id in new_members and plan.action == NEW:
-                # enrolled by an earlier row of this file
-                plan.action = UPDATE if plan.points_change or plan.tier else UNCHANGED
-            if plan.balance_after is not None:
-                if found is None:
-                    new_members[row.customer_id] = plan.balance_after
-                else:
-                    running[found.pk] = plan.balance_after
+            plan = _plan_row(completed, job, by_id, by_email, tiers, tier_ids, running, new_members)
+            if plan.action not in (SKIP, ERROR) and completed is not row and not plan.matched:
+                plan.matched = FOUND_IN_STORE
             plans.append(plan)
     return plans
+
+
+def _plan_row(row, job, by_id, by_email, tiers, tier_ids, running, new_members) -> RowPlan:
+    """One row's plan; `running` and `new_members` carry the balances earlier rows left."""
+    found = _match(row, by_id, by_email)
+    if isinstance(found, RowPlan):
+        return found
+    tier = tiers.get(tier_ids.get(row.tier_name.lower())) if row.tier_name else None
+    if found is None:
+        balance = new_members.get(row.customer_id, 0)
+    else:
+        balance = running.get(found.pk, found.points_balance)
+    plan = _decide(row, found, balance=balance, mode=job.mode, tier=tier)
+    if found is not None and plan.action not in (SKIP, ERROR):
+        plan.matched = MATCHED_MEMBER
+    if found is None and row.customer_id in new_members and plan.action == NEW:
+        # enrolled by an earlier row of this file
+        plan.action = UPDATE if plan.points_change or plan.tier else UNCHANGED
+    if plan.balance_after is not None:
+        if found is None:
+            new_members[row.customer_id] = plan.balance_after
+        else:
+            running[found.pk] = plan.balance_after
+    return plan
 
 
 def _totals(plans: list[RowPlan]) -> dict:
@@ -291,7 +370,59 @@ def _totals(plans: list[RowPlan]) -> dict:
     totals["points_added"] = sum(p.points_change for p in plans if p.points_change > 0)
     totals["points_removed"] = -sum(p.points_change for p in plans if p.points_change < 0)
     totals["tiers_set"] = sum(1 for p in plans if p.tier)
+    totals["matched_members"] = sum(1 for p in plans if p.matched == MATCHED_MEMBER)
+    totals["found_in_store"] = sum(1 for p in plans if p.matched == FOUND_IN_STORE)
+    totals["not_in_store"] = sum(
+        1 for p in plans if any(q["code"] == NOT_IN_STORE for q in p.problems)
+    )
     return totals
+
+
+# --- the store's customers for emails no member has -------------------------------------------
+
+
+def _store_customers(
+    shop: Shop, rows: list[parsing.Row], by_email: dict[str, list[Member]]
+) -> dict[str, dict | None]:
+    """Ask the store about the emails of rows that name no customer id and no member has:
+    email -> {id, first_name, last_name}, or None when the store has no such customer."""
+    emails = sorted(
+        {row.email for row in rows if row.email and not row.customer_id} - by_email.keys()
+    )
+    if not emails:
+        return {}
+    found = gateway_for(shop).customers_find_by_email(shop=shop, emails=emails)
+    answers: dict[str, dict | None] = dict.fromkeys(emails)
+    for email in emails:
+        customer = found.get(email)
+        if customer is not None and customer.platform_customer_id:
+            answers[email] = {
+                "id": customer.platform_customer_id,
+                "first_name": customer.first_name,
+                "last_name": customer.last_name,
+            }
+    return answers
+
+
+def _with_store_customer(
+    row: parsing.Row, by_email: dict[str, list[Member]], lookups: dict[str, dict | None]
+) -> parsing.Row | RowPlan:
+    """A row with only an email that no member has, completed with the store's customer id
+    (and the store's names where the file has none); the plan of a skipped row when the store
+    has no such customer. Any other row is returned as it is."""
+    if row.customer_id or not row.email or by_email.get(row.email):
+        return row
+    if row.email not in lookups:  # not asked (the member the dry run matched has gone since)
+        return _plan(row, SKIP, problems=[{"code": "no_member"}], notes=_notes(row))
+    customer = lookups[row.email]
+    if customer is None:
+        return _plan(row, SKIP, problems=[{"code": NOT_IN_STORE}], notes=_notes(row))
+    return dataclasses.replace(
+        row,
+        customer_id=customer["id"],
+        first_name=row.first_name or customer.get("first_name") or "",
+        last_name=row.last_name or customer.get("last_name") or "",
+    )
 
 
 # --- deciding a row (the dry run and apply share it) ------------------------------------------
@@ -485,6 +616,7 @@ def import_job_apply_slice(*, job_id: int, max_rows: int) -> bool:
     ImportJob.objects.filter(pk=job_id, status=ImportStatus.APPLYING).update(
         status=ImportStatus.DONE,
         content=b"",
+        customer_lookups={},
         finished_at=timezone.now(),
         updated_at=timezone.now(),
     )
@@ -548,16 +680,22 @@ def _is_next_row(job: ImportJob, index: int) -> bool:
 
 def _apply_row_locked(
     job: ImportJob,
-    row: parsing.Row,
+    file_row: parsing.Row,
     *,
     program: Program,
     tiers: dict[int, Tier],
     tier_ids: dict[str, int | None],
     now: datetime,
 ) -> RowPlan:
-    if not row.ok:
-        raise _NotApplied(_error_plan(row))
-    by_id, by_email = _members_for(job.shop, [row])
+    if not file_row.ok:
+        raise _NotApplied(_error_plan(file_row))
+    by_id, by_email = _members_for(job.shop, [file_row])
+    # An email no member has: the store's customer as the dry run found it (never asked again).
+    row = _with_store_customer(file_row, by_email, job.customer_lookups)
+    if isinstance(row, RowPlan):
+        raise _NotApplied(row)
+    if row is not file_row:
+        by_id, by_email = _members_for(job.shop, [row])
     found = _match(row, by_id, by_email)
     if isinstance(found, RowPlan):
         raise _NotApplied(found)

@@ -9,6 +9,7 @@ urlpatterns = [
     path("<int:pk>/mapping/", views.mapping, name="admin-imports-mapping"),
     path("<int:pk>/", views.job_detail, name="admin-imports-job"),
     path("<int:pk>/apply/", views.apply, name="admin-imports-apply"),
+    path("<int:pk>/dry-run/", views.replan, name="admin-imports-replan"),
     path("<int:pk>/progress/", views.progress, name="admin-imports-progress"),
     path(
         "export/members.csv",

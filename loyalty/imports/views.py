@@ -47,6 +47,12 @@ FIGURES = (
     ("points_removed", "points_removed", _("Points removed"), "negative"),
     ("tiers_set", None, _("Tiers set"), ""),
 )
+# Where the dry run found each row's customer (its totals' keys).
+MATCH_FIGURES = (
+    ("matched_members", _("Matched to members"), ""),
+    ("found_in_store", _("Found in your store (will be enrolled)"), "positive"),
+    ("not_in_store", _("Not in your store (skipped)"), "negative"),
+)
 # Characters a spreadsheet reads as the start of a formula: such text cells get a leading '.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -176,6 +182,12 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
             ]
             if plan.get("totals")
             else [],
+            "match_figures": [
+                {"label": label, "value": plan["totals"].get(key, 0), "css": css}
+                for key, label, css in MATCH_FIGURES
+            ]
+            if plan.get("totals")
+            else [],
             "result_figures": [
                 {"label": label, "value": getattr(job, field), "css": css}
                 for _key, field, label, css in FIGURES
@@ -190,6 +202,14 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "problems_limit": services.MAX_LISTED_PROBLEMS,
         },
     )
+
+
+@admin_view(methods=("POST",))
+def replan(request: HttpRequest, pk: int) -> HttpResponse:
+    """Run a dry run again after the store could not be asked (same columns, same mode)."""
+    job = selectors.import_job_get(shop=request.shop, pk=pk)
+    services.import_job_replan(job=job)
+    return _see_other("admin-imports-job", job.pk)
 
 
 @admin_view(methods=("POST",))

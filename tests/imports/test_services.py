@@ -65,6 +65,9 @@ def test_smile_dry_run_says_what_each_row_will_do_and_changes_nothing(shop, smil
         "points_added": 1625,
         "points_removed": 0,
         "tiers_set": 0,
+        "matched_members": 3,
+        "found_in_store": 0,
+        "not_in_store": 1,
     }
     assert (rows[2]["action"], rows[2]["balance_before"], rows[2]["balance_after"]) == (
         "update",
@@ -73,7 +76,7 @@ def test_smile_dry_run_says_what_each_row_will_do_and_changes_nothing(shop, smil
     )
     assert (rows[3]["email"], rows[3]["points_change"]) == ("john.tan@example.com", 350)
     assert rows[4]["action"] == "skip"
-    assert rows[4]["problems"] == [{"code": "no_member"}]
+    assert rows[4]["problems"] == [{"code": "not_in_store"}]
     assert balances(shop) == {
         "siti.aminah@example.com": 100,
         "John.Tan@Example.com": 0,

@@ -147,7 +147,7 @@ def test_dry_run_then_apply_through_the_pages(client, shop):
     assert mapped["Location"] == reverse("admin-imports-job", args=[job.pk])
     assert dry_run.status_code == 200
     assert "10 → 1210 (+1200)" in dry_body
-    assert "No member has this email" in dry_body
+    assert "No customer with this email in your store" in dry_body
     assert balance_after_dry_run == 10
     assert applied.status_code == 303
     assert siti.points_balance == 1210
