@@ -74,6 +74,7 @@ APPLY_SLICE_ROWS = 500  # rows per task run: a run stays well inside the task ti
 PLAN_REPORT_ROWS = 500  # rows listed in the dry run, and up to MAX_LISTED_PROBLEMS rows more
 # that will not be applied
 LOOKUP_BATCH = 500
+PLAN_SLICE_LOOKUPS = 2500  # emails one run of the planning task asks the store about
 STALE_AFTER = timedelta(minutes=10)  # an applying job without progress this long has stopped
 MAX_LISTED_PROBLEMS = 1000  # rows not applied listed on the job (all are counted)
 SOURCE_TYPE = "import"
@@ -220,7 +221,6 @@ def import_job_replan(*, job: ImportJob) -> ImportJob:
         ).update(
             status=ImportStatus.PLANNING,
             plan=None,
-            customer_lookups={},
             failure="",
             failure_code="",
             updated_at=timezone.now(),
@@ -233,16 +233,32 @@ def import_job_replan(*, job: ImportJob) -> ImportJob:
     return job
 
 
-def import_job_plan(*, job_id: int) -> ImportJob:
-    """Work out what every row would do, with totals; nothing is changed."""
+def import_job_plan(*, job_id: int, max_lookups: int | None = None) -> ImportJob:
+    """Work out what every row would do, with totals; nothing is changed.
+
+    First the emails no member has are looked up in the store, at most `max_lookups` of them
+    per call (None: all): their answers are saved on the job as they come, and a job still
+    PLANNING afterwards has more to look up (the task runs again, so that a run stays inside
+    the task time limit). Once every email is answered, the rows are planned."""
     job = ImportJob.objects.select_related("shop").get(pk=job_id)
     if job.status != ImportStatus.PLANNING:
         return job
-    lookups: dict[str, dict | None] = {}
+    lookups: dict[str, dict | None] = dict(job.customer_lookups)
     try:
-        plans = _plan_rows(job, _parsed_rows(job), lookups)
+        rows = _parsed_rows(job)
+        missing = _emails_to_look_up(job, rows, lookups)
+        if max_lookups is not None and len(missing) > max_lookups:
+            lookups.update(_store_customers(job.shop, missing[:max_lookups]))
+            ImportJob.objects.filter(pk=job.pk, status=ImportStatus.PLANNING).update(
+                customer_lookups=lookups, updated_at=timezone.now()
+            )
+            job.refresh_from_db()
+            return job
+        lookups.update(_store_customers(job.shop, missing))
+        plans = _plan_rows(job, rows, lookups)
     except PlatformError as exc:
-        # Nothing is guessed and nothing is kept: the whole dry run can be run again.
+        # Nothing is guessed: the dry run stops and can be run again; the answers saved so far
+        # are kept, so a large file carries on where it stopped.
         logger.warning("dry run of import %s: the store lookup failed: %s", job_id, exc)
         ImportJob.objects.filter(pk=job_id, status=ImportStatus.PLANNING).update(
             status=ImportStatus.FAILED,
@@ -298,8 +314,7 @@ def _tier_lookup(job: ImportJob) -> dict[str, int | None]:
 def _plan_rows(
     job: ImportJob, rows: list[parsing.Row], lookups: dict[str, dict | None]
 ) -> list[RowPlan]:
-    """Every row's plan; the store's answers for emails no member has are added to `lookups`.
-    Raises PlatformError when the store cannot be asked."""
+    """Every row's plan, with the store's answers (`lookups`) for emails no member has."""
     tiers = {tier.pk: tier for tier in Tier.objects.filter(shop=job.shop)}
     tier_ids = _tier_lookup(job)
     # A history file may move one member several times: each row starts where the last left.
@@ -307,14 +322,7 @@ def _plan_rows(
     new_members: dict[str, int] = {}
     plans = []
     for batch in _batches(rows, LOOKUP_BATCH):
-        applied = set(
-            ImportedRow.objects.filter(
-                shop=job.shop, key__in=[_row_key(job, row) for row in batch]
-            ).values_list("key", flat=True)
-        )
-        pending = [row for row in batch if row.ok and _row_key(job, row) not in applied]
-        by_id, by_email = _members_for(job.shop, pending)
-        lookups.update(_store_customers(job.shop, pending, by_email))
+        applied, pending, by_id, by_email = _batch_state(job, batch)
         resolved = {row.number: _with_store_customer(row, by_email, lookups) for row in pending}
         if any(resolved[row.number] is not row for row in pending):
             by_id, by_email = _members_for(
@@ -381,14 +389,36 @@ def _totals(plans: list[RowPlan]) -> dict:
 # --- the store's customers for emails no member has -------------------------------------------
 
 
-def _store_customers(
-    shop: Shop, rows: list[parsing.Row], by_email: dict[str, list[Member]]
-) -> dict[str, dict | None]:
-    """Ask the store about the emails of rows that name no customer id and no member has:
-    email -> {id, first_name, last_name}, or None when the store has no such customer."""
-    emails = sorted(
-        {row.email for row in rows if row.email and not row.customer_id} - by_email.keys()
+def _batch_state(job: ImportJob, batch: list[parsing.Row]):
+    """The batch's rows already applied (keys), the rows still to plan, and their members."""
+    applied = set(
+        ImportedRow.objects.filter(
+            shop=job.shop, key__in=[_row_key(job, row) for row in batch]
+        ).values_list("key", flat=True)
     )
+    pending = [row for row in batch if row.ok and _row_key(job, row) not in applied]
+    by_id, by_email = _members_for(job.shop, pending)
+    return applied, pending, by_id, by_email
+
+
+def _emails_to_look_up(
+    job: ImportJob, rows: list[parsing.Row], lookups: dict[str, dict | None]
+) -> list[str]:
+    """Emails of rows still to apply that name no customer id and no member has, not yet
+    answered by the store, in file order."""
+    missing: dict[str, None] = {}
+    for batch in _batches(rows, LOOKUP_BATCH):
+        _applied, pending, _by_id, by_email = _batch_state(job, batch)
+        for row in pending:
+            named_by_email_only = row.email and not row.customer_id
+            if named_by_email_only and row.email not in by_email and row.email not in lookups:
+                missing[row.email] = None
+    return list(missing)
+
+
+def _store_customers(shop: Shop, emails: list[str]) -> dict[str, dict | None]:
+    """The store's answer for each email: {id, first_name, last_name}, or None when the store
+    has no such customer. Raises PlatformError."""
     if not emails:
         return {}
     found = gateway_for(shop).customers_find_by_email(shop=shop, emails=emails)

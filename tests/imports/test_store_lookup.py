@@ -267,18 +267,47 @@ def test_a_customer_who_signed_up_since_is_enrolled_when_the_file_is_applied_aga
     assert members(shop)["mei.ling@example.com"] == ("7104", "", "", 50)
 
 
-def test_a_large_file_is_looked_up_in_the_planning_task(
+def test_a_large_file_is_looked_up_by_the_planning_task_a_slice_of_emails_per_run(
     shop, store, monkeypatch, django_capture_on_commit_callbacks
 ):
     monkeypatch.setattr(models, "LARGE_FILE_ROWS", 2)
+    monkeypatch.setattr(services, "PLAN_SLICE_LOOKUPS", 2)
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         job = configured(shop, SMILE_FILE, mode="add")
 
     job.refresh_from_db()
-    assert len(callbacks) == 1  # the plan task, run eagerly
+    assert len(callbacks) == 1  # the plan task (run eagerly), which sent itself once more
     assert job.status == ImportStatus.PLANNED
     assert job.plan["totals"]["found_in_store"] == 3
+    assert [s.json["variables"]["query"] for s in customer_searches(store)] == [
+        'email:"nur.aina@example.com" OR email:"siti.aminah@example.com"',
+        'email:"john.tan@example.com" OR email:"mei.ling@example.com"',
+    ]
+
+
+def test_a_large_dry_run_stopped_by_the_store_carries_on_from_the_answers_it_kept(
+    shop, store, monkeypatch, fast_waits, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(models, "LARGE_FILE_ROWS", 2)
+    job = configured(shop, SMILE_FILE, mode="add")  # the task is not run: on_commit not fired
+    services.import_job_plan(job_id=job.pk, max_lookups=2)
+    store.faults.push("500", count=10)
+    failed = services.import_job_plan(job_id=job.pk, max_lookups=2)
+    failed_with, kept = failed.failure_code, dict(failed.customer_lookups)
+    store.faults.clear()
+    searches = len(customer_searches(store))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.import_job_replan(job=failed)
+
+    job.refresh_from_db()
+    assert failed_with == "store_lookup"
+    assert sorted(kept) == ["nur.aina@example.com", "siti.aminah@example.com"]
+    assert job.status == ImportStatus.PLANNED
+    assert [s.json["variables"]["query"] for s in customer_searches(store)[searches:]] == [
+        'email:"john.tan@example.com" OR email:"mei.ling@example.com"'
+    ]
 
 
 def test_the_job_page_shows_where_rows_were_found_and_offers_a_retry_after_a_failure(
