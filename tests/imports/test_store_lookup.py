@@ -10,6 +10,7 @@ from loyalty.imports import models, services
 from loyalty.imports.models import ImportJob, ImportStatus
 from loyalty.ledger.models import EntryKind, LedgerEntry
 from loyalty.members.models import Member
+from tests.factories import ShopFactory
 from tests.imports.conftest import ACTOR, configured, member_with
 from tests.merchant_admin.helpers import admin_get, admin_post
 from tests.platforms.shopify.helpers import SHOP
@@ -331,3 +332,30 @@ def test_the_job_page_shows_where_rows_were_found_and_offers_a_retry_after_a_fai
     assert retried.status_code == 303
     failed.refresh_from_db()
     assert failed.status == ImportStatus.PLANNED
+
+
+def test_the_store_lookup_speaks_malay_arabic_and_thai(client, shop, store):
+    job = configured(shop, SMILE_FILE, mode="add")
+    url = reverse("admin-imports-job", args=[job.pk])
+
+    malay = admin_get(client, url + "?locale=ms", shop).content.decode()
+    arabic = admin_get(client, url, shop, HTTP_ACCEPT_LANGUAGE="ar").content.decode()
+    thai = admin_get(client, url, shop, HTTP_ACCEPT_LANGUAGE="th").content.decode()
+
+    assert "Ditemui di kedai anda (akan didaftarkan)" in malay
+    assert "Tiada pelanggan dengan e-mel ini di kedai anda" in malay
+    assert "غير موجودين في متجرك (تم تخطيهم)" in arabic
+    assert "ตรงกับสมาชิก" in thai
+
+
+def test_another_shops_job_cannot_be_planned_again(client, shop, store, fast_waits):
+    store.faults.push("500", count=10)
+    failed = configured(shop, SMILE_FILE, mode="add")
+    store.faults.clear()
+    other = ShopFactory(access_token="shpat_y", domain="kedai-lain.myshopify.com")
+
+    response = admin_post(client, reverse("admin-imports-replan", args=[failed.pk]), other)
+
+    failed.refresh_from_db()
+    assert response.status_code == 404
+    assert failed.status == ImportStatus.FAILED
