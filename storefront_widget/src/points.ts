@@ -49,10 +49,19 @@ class SetiaPoints extends HTMLElement {
           open.type = "button";
           open.className = "setia-points__open";
           open.textContent = data.action;
-          // The launcher's button joins its shadow root once its own state is in: find it late.
-          open.addEventListener("click", () =>
-            launcher.shadowRoot?.querySelector<HTMLButtonElement>("button.b")?.click(),
-          );
+          // The launcher's button joins its shadow root once its own state is in: a click
+          // before that opens the panel as soon as the button is there.
+          open.addEventListener("click", () => {
+            const root = launcher.shadowRoot;
+            const press = () => root?.querySelector<HTMLButtonElement>("button.b")?.click();
+            if (!root || root.querySelector("button.b")) return press();
+            const watch = new MutationObserver(() => {
+              if (!root.querySelector("button.b")) return;
+              watch.disconnect();
+              press();
+            });
+            watch.observe(root, { childList: true });
+          });
           this.append(" ", open);
         }
       })
