@@ -325,6 +325,7 @@ def test_the_job_page_shows_where_rows_were_found_and_offers_a_retry_after_a_fai
 
     body = page.content.decode()
     assert "Found in your store (will be enrolled)" in body
+    assert body.count('<span class="badge info">Found in your store</span>') == 3
     assert "No customer with this email in your store" in body
     failed_body = failed_page.content.decode()
     assert "could not look up customers in your store" in failed_body
