@@ -3,10 +3,10 @@
 Only the operations Setia uses exist (shop, customer, customers by search, orders and refunds,
 products and their collections through ``nodes``/``product``, webhook subscriptions, code
 discounts, tags, metafields); anything else is ``Field 'x' doesn't exist on type 'QueryRoot'``.
-Shapes, ``userErrors`` and messages follow
-Shopify's Admin API; where Shopify's exact wording was not known the message says what is wrong
-in the same style. Access scopes are enforced (``ACCESS_DENIED``), and every answer carries
-``extensions.cost`` from a per-shop leaky bucket. Orders are built in ``orders.py``.
+Shapes, ``userErrors`` and messages follow Shopify's Admin API; where Shopify's exact wording was
+not known the message says what is wrong in the same style. Access scopes are enforced
+(``ACCESS_DENIED``), and every answer carries ``extensions.cost`` from a per-shop leaky bucket.
+Orders are built in ``orders.py``.
 """
 
 from __future__ import annotations
