@@ -28,7 +28,7 @@ from django.utils import timezone
 from loyalty.core.db import bulk_insert
 from loyalty.core.events import OrderEvent
 from loyalty.earning import engine
-from loyalty.earning.actions import action_claim_if_rewarded
+from loyalty.earning.actions import action_claim_if_rewarded, active_action_rules
 from loyalty.earning.models import ActionKind, EarnRule, OrderRecord
 from loyalty.earning.services import (
     _eligible,
@@ -113,7 +113,10 @@ def order_events_received(
         record.awarded = target
         outcomes[i] = f"awarded {target} points ({target:+d})"
 
-    for member in enrolled:  # the signup bonus first, as one by one
+    signup_rewarded = bool(enrolled) and (
+        active_action_rules(shop=shop, now=now).filter(action=ActionKind.SIGNUP).exists()
+    )
+    for member in enrolled if signup_rewarded else ():  # the signup bonus first, as one by one
         action_claim_if_rewarded(shop=shop, member=member, action=ActionKind.SIGNUP, now=now)
     members_changed(pairs=[(shop.pk, m.platform_customer_id) for m in members.values()])
     bulk_insert(OrderRecord, list(records.values()))
