@@ -134,6 +134,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CACHES = {"default": env.cache_url_config(env.str("CACHE_URL", default="") or "locmemcache://")}
 CACHES["default"].setdefault("KEY_PREFIX", "setia")
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "loyalty.core.cache.SetiaRedisCache"  # see its docstring
     CACHES["default"].setdefault("OPTIONS", {}).setdefault("socket_timeout", 2.0)
     CACHES["default"]["OPTIONS"].setdefault("socket_connect_timeout", 2.0)
 
@@ -248,6 +249,9 @@ CELERY_BEAT_SCHEDULE = {
 # The storefront widget's shop-wide catalogue (program, ways to earn, rewards, tiers) is cached
 # per process this long; the shopper's own figures are always read fresh.
 STOREFRONT_CACHE_SECONDS = env.int("STOREFRONT_CACHE_SECONDS", default=30)
+# A signed-in shopper's whole `state` answer, kept in the shared cache at the member's version
+# (storefront_widget.state.storefront_state_json); off: computed on every page view.
+STOREFRONT_MEMBER_CACHE = env.bool("STOREFRONT_MEMBER_CACHE", default=True)
 
 # Rewards: at most REWARDS_RATE_LIMIT redemptions per member in a sliding window.
 REWARDS_RATE_LIMIT = env.int("REWARDS_RATE_LIMIT", default=5)

@@ -6,12 +6,12 @@ as no cookie is involved."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from loyalty.shops.models import Shop
 from storefront_widget.crossorigin import Refused, cross_origin_api, installed_shop
 from storefront_widget.models import WidgetSettings
-from storefront_widget.state import storefront_state
+from storefront_widget.state import storefront_state_json
 from storefront_widget.tokens import customer_token_verify
 from storefront_widget.views import redeem_answer
 
@@ -43,10 +43,11 @@ def signed_customer(*methods: str):
 
 
 @signed_customer("GET")
-def widget_state(request: HttpRequest) -> JsonResponse:
-    return JsonResponse(
-        storefront_state(shop=request.shop, platform_customer_id=request.platform_customer_id)
+def widget_state(request: HttpRequest) -> HttpResponse:
+    body = storefront_state_json(
+        shop=request.shop, platform_customer_id=request.platform_customer_id
     )
+    return HttpResponse(body, content_type="application/json")
 
 
 @signed_customer("POST")

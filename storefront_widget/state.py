@@ -9,16 +9,23 @@ can claim, their codes) is read fresh on every request.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.core.cache import cache
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Q
 from django.utils import timezone
 
 from loyalty.core.memo import ProcessMemo
 from loyalty.earning.actions import active_action_rules
 from loyalty.earning.models import EarnRule
+from loyalty.members.freshness import VERSION_TTL, member_version_key
 from loyalty.members.models import Member, MemberStatus
 from loyalty.rewards.models import Reward
 from loyalty.rewards.selectors import recent_redemptions, rewards_active, rewards_for_member
@@ -67,6 +74,17 @@ class Catalogue:
     tiers_by_id: dict[int, Tier]  # every tier, hidden ones too
     ladder: TierLadder
     program_settings: Program
+    # What the catalogue was built from, the same in every process that read the same rows:
+    # a cached answer is used only with the catalogue it was built with.
+    fingerprint: str = ""
+
+
+def _fingerprint(*rows) -> str:
+    digest = hashlib.sha256()
+    for row in rows:
+        values = [(f.attname, getattr(row, f.attname)) for f in row._meta.concrete_fields]
+        digest.update(repr((type(row).__name__, values)).encode())
+    return digest.hexdigest()[:16]
 
 
 def _build_catalogue(shop: Shop, now: datetime) -> Catalogue:
@@ -75,14 +93,16 @@ def _build_catalogue(shop: Shop, now: datetime) -> Catalogue:
     look = getattr(program.shop, "widget_settings", None) or WidgetSettings(shop=shop)
     program.shop = shop
     tiers = list(Tier.objects.filter(shop=shop).order_by("threshold", "pk"))
+    rewards = tuple(rewards_active(shop=shop, now=now))
+    ways = ways_to_earn(shop=shop, program=program, now=now)
     return Catalogue(
         program={
             "name": widget_program_name(settings=look, program=program),
             "points_name": program.points_name,
         },
         widget=widget_look(settings=look),
-        ways_to_earn=ways_to_earn(shop=shop, program=program, now=now),
-        rewards=tuple(rewards_active(shop=shop, now=now)),
+        ways_to_earn=ways,
+        rewards=rewards,
         tiers=[
             {
                 "name": tier.name,
@@ -98,8 +118,14 @@ def _build_catalogue(shop: Shop, now: datetime) -> Catalogue:
         tiers_by_id={tier.pk: tier for tier in tiers},
         ladder=TierLadder(tuple(tier for tier in tiers if not tier.hidden)),
         program_settings=program,
+        # The look as served, not its row: a shop without saved settings gets a fresh
+        # default row (with a random secret) on every build.
+        fingerprint=_fingerprint(program, *tiers, *rewards)
+        + hashlib.sha256(repr((ways, widget_look(settings=look))).encode()).hexdigest()[:8],
     )
 
+
+logger = logging.getLogger(__name__)
 
 _catalogues = ProcessMemo()
 
@@ -186,3 +212,61 @@ def storefront_state(
         "ways_to_earn": catalogue.ways_to_earn,
         "tiers": catalogue.tiers,
     }
+
+
+# --- the answer as bytes, cached -----------------------------------------------------------
+
+_guest_answers = ProcessMemo()
+
+
+def storefront_state_json(*, shop: Shop, platform_customer_id: str | None) -> bytes:
+    """`storefront_state` as JSON bytes, cached: the widget asks on every page a shopper views.
+
+    A signed-in shopper's answer is kept in the shared cache with the member's version
+    (`loyalty.members.freshness`) for STOREFRONT_CACHE_SECONDS, and used only while that
+    version holds: any change to their points, tier, codes or enrolment moves it, so the next
+    page shows the change. A guest's answer is the shop's alone, kept per process like the
+    catalogue. Either is used only with the catalogue it was built from (its fingerprint), so
+    a merchant's change shows as soon as the catalogue does. Without a working cache, every
+    answer is computed."""
+    ttl = settings.STOREFRONT_CACHE_SECONDS
+    if ttl <= 0 or (platform_customer_id and not settings.STOREFRONT_MEMBER_CACHE):
+        return _encoded(storefront_state(shop=shop, platform_customer_id=platform_customer_id))
+    catalogue = storefront_catalogue(shop=shop).fingerprint
+    if not platform_customer_id:
+        cached = _guest_answers.get(shop.pk)
+        if cached is not None and cached[0] == catalogue:
+            return cached[1]
+        body = _encoded(storefront_state(shop=shop, platform_customer_id=None))
+        _guest_answers.put(shop.pk, (catalogue, body), seconds=ttl)
+        return body
+    version_key = member_version_key(shop_id=shop.pk, platform_customer_id=platform_customer_id)
+    answer_key = f"storefront-state:{shop.pk}:{platform_customer_id}"
+    try:
+        found = cache.get_many([version_key, answer_key])
+        version = found.get(version_key)
+        cached = found.get(answer_key)
+        if version is not None and cached is not None and cached[:2] == (version, catalogue):
+            return cached[2]
+        if version is None:  # first sight since the cache was emptied: start a version
+            cache.add(version_key, secrets.token_hex(8), timeout=VERSION_TTL)
+            version = cache.get(version_key)
+    except Exception:  # the cache is down: answer from the database
+        logger.warning("storefront state cache unavailable", exc_info=True)
+        return _encoded(storefront_state(shop=shop, platform_customer_id=platform_customer_id))
+    body = _encoded(storefront_state(shop=shop, platform_customer_id=platform_customer_id))
+    if version is not None:
+        try:
+            cache.set(answer_key, (version, catalogue, body), timeout=ttl)
+        except Exception:
+            logger.warning("storefront state cache unavailable", exc_info=True)
+    return body
+
+
+def storefront_state_forget(*, shop: Shop | None = None) -> None:
+    """Drop this process's cached guest answers (of one shop, or all)."""
+    _guest_answers.forget(shop.pk if shop is not None else None)
+
+
+def _encoded(answer: dict) -> bytes:
+    return json.dumps(answer, cls=DjangoJSONEncoder, separators=(",", ":")).encode()

@@ -2,7 +2,7 @@ import json
 import re
 from decimal import Decimal
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
@@ -17,15 +17,16 @@ from loyalty.rewards import services as rewards
 from loyalty.rewards.models import RedemptionStatus, Reward
 from loyalty.rewards.selectors import redemption_as_dict
 from storefront_widget.earn import product_points
-from storefront_widget.state import storefront_catalogue, storefront_state
+from storefront_widget.state import storefront_catalogue, storefront_state_json
 
 
 @require_GET
 @app_proxy
-def proxy_state(request: HttpRequest) -> JsonResponse:
-    response = JsonResponse(
-        storefront_state(shop=request.shop, platform_customer_id=request.platform_customer_id)
+def proxy_state(request: HttpRequest) -> HttpResponse:
+    body = storefront_state_json(
+        shop=request.shop, platform_customer_id=request.platform_customer_id
     )
+    response = HttpResponse(body, content_type="application/json")
     response["Cache-Control"] = "private, no-store"
     return response
 

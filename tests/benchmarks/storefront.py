@@ -417,8 +417,15 @@ def print_table(rows: list[tuple[str, Result]]) -> None:
         )
 
 
+STATE_CACHE_URL = "redis://127.0.0.1:6379/13"  # a Redis database of its own, emptied first
+
+
 def bench_state(config: intake.Config, workdir: Path) -> bool:
-    env = intake.server_env(config)
+    # As production runs: a shared cache (CACHE_URL) for the members' cached answers.
+    env = {**intake.server_env(config), "CACHE_URL": STATE_CACHE_URL}
+    import redis
+
+    redis.Redis.from_url(STATE_CACHE_URL).flushdb()
     say(f"recreating database {config.database}")
     pg_version = intake.reset_database(config)
     say("migrating (manage.py migrate)")
@@ -436,6 +443,11 @@ def bench_state(config: intake.Config, workdir: Path) -> bool:
         light = dataclasses.replace(config, connections=LIGHT_CONNECTIONS)
         say(f"state at {LIGHT_CONNECTIONS} connections (latency below saturation): {timing}")
         state_light = measure_get(light, server.base_url, STATE_PATH, config.api_secret)
+    # The same member with their answer's cache off: what a shopper's first page view costs.
+    uncached_env = {**env, "STOREFRONT_MEMBER_CACHE": "0"}
+    with intake.gunicorn(config, uncached_env, workdir) as server:
+        say(f"state, member cache off (every view computed): {timing}")
+        uncached = measure_get(config, server.base_url, STATE_PATH, config.api_secret)
     generator = "wrk, 1 thread" if config.loadgen == "wrk" else "Python asyncio+httpx"
     print()
     print(f"Setia storefront state benchmark ({os.cpu_count()} CPUs, loopback only)")
@@ -454,7 +466,12 @@ def bench_state(config: intake.Config, workdir: Path) -> bool:
             (f"bare   {BARE_PATH} ({config.connections})", bare),
             (f"state  ({config.connections} connections)", state),
             (f"state  ({LIGHT_CONNECTIONS} connections)", state_light),
+            (f"state, member cache off ({config.connections})", uncached),
         ]
+    )
+    print(
+        "  state: a member's answer cached at their version (CACHE_URL, Redis); member cache "
+        "off: their part computed on every view (a first view)"
     )
     print()
     ratio = state.rps / bare.rps if bare.rps else 0.0

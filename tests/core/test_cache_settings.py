@@ -39,9 +39,33 @@ def test_a_redis_cache_url_gives_a_shared_redis_cache_with_timeouts():
     caches = json.loads(result.stdout.strip().splitlines()[-1])
     assert caches == {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "loyalty.core.cache.SetiaRedisCache",
             "LOCATION": "redis://127.0.0.1:9/1",
             "KEY_PREFIX": "setia",
             "OPTIONS": {"socket_timeout": 2.0, "socket_connect_timeout": 2.0},
         }
     }
+
+
+def test_the_redis_cache_works_and_reuses_one_client(monkeypatch):
+    """Against the real Redis of the test machine (db 14), when there is one."""
+    import redis
+
+    from loyalty.core.cache import SetiaRedisCache
+
+    url = "redis://127.0.0.1:6379/14"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        import pytest
+
+        pytest.skip("needs Redis on 127.0.0.1:6379 (.ci/run starts it)")
+    cache = SetiaRedisCache(url, {"KEY_PREFIX": "setia-test"})
+
+    cache.set_many({"a": 1, "b": (2, b"x")}, timeout=10)
+    cache.add("c", "first", timeout=10)
+    cache.add("c", "second", timeout=10)
+
+    assert cache.get_many(["a", "b", "c", "missing"]) == {"a": 1, "b": (2, b"x"), "c": "first"}
+    assert cache._cache.get_client("a") is cache._cache.get_client("b")
+    cache.delete_many(["a", "b", "c"])

@@ -277,16 +277,22 @@ def test_guest_sees_every_reward_locked_for_sign_in(client, shop):
     ]
 
 
-def test_catalogue_is_cached_per_process_but_balances_are_not(client, shop):
+def test_catalogue_is_cached_per_process_but_balances_are_not(
+    client, shop, django_capture_on_commit_callbacks
+):
+    from django.core.cache import cache
+
     from loyalty.earning.models import EarnRule
     from storefront_widget.state import storefront_catalogue_forget
 
     member = MemberFactory(shop=shop, platform_customer_id="7001")
+    cache.clear()
     with override_settings(STOREFRONT_CACHE_SECONDS=60):
         storefront_catalogue_forget()
         before = get_state(client, customer_id="7001").json()
         EarnRule.objects.create(shop=shop, name="Bonus", kind="campaign", points=50)
-        ledger_credit(member=member, points=30, idempotency_key="a", source_type="order")
+        with django_capture_on_commit_callbacks(execute=True):  # as when the credit commits
+            ledger_credit(member=member, points=30, idempotency_key="a", source_type="order")
         cached = get_state(client, customer_id="7001").json()
         storefront_catalogue_forget(shop=shop)
         fresh = get_state(client, customer_id="7001").json()
