@@ -16,6 +16,7 @@ urlpatterns = [
     path("shopify/proxy/api/state", widget_views.proxy_state, name="proxy-state"),
     path("shopify/proxy/api/redeem", widget_views.proxy_redeem, name="proxy-redeem"),
     path("shopify/proxy/api/earn", widget_views.proxy_earn, name="proxy-earn"),
+    path("shopify/proxy/api/actions", widget_views.proxy_actions, name="proxy-actions"),
     path("storefront/api/checkout/state", checkout.checkout_state, name="checkout-state"),
     path("storefront/api/checkout/redeem", checkout.checkout_redeem, name="checkout-redeem"),
     path("storefront/api/widget/state", standalone.widget_state, name="widget-state"),

@@ -23,8 +23,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from loyalty.core.memo import ProcessMemo
-from loyalty.earning.actions import active_action_rules
-from loyalty.earning.models import EarnRule
+from loyalty.earning.actions import _local_day, _period, active_action_rules
+from loyalty.earning.models import ActionKind, EarnRule
+from loyalty.ledger.models import LedgerEntry
 from loyalty.members.freshness import VERSION_TTL, member_version_key
 from loyalty.members.models import Member, MemberStatus
 from loyalty.rewards.models import Reward
@@ -58,10 +59,54 @@ def ways_to_earn(*, shop: Shop, program: Program, now: datetime | None = None) -
             way["multiplier"] = float(rule.multiplier)
         ways.append(way)
     for rule in active_action_rules(shop=shop, now=now).order_by("pk"):
-        ways.append(
-            {"kind": "action", "action": rule.action, "name": rule.name, "points": rule.points}
-        )
+        way = {"kind": "action", "action": rule.action, "name": rule.name, "points": rule.points}
+        if rule.key:
+            way["key"] = rule.key
+        way[_RULE] = (rule.pk, rule.cap)  # for `claimable`; never sent
+        ways.append(way)
     return ways
+
+
+# Actions a shopper claims from the widget (POST /apps/setia/api/actions): a social network
+# followed or shared is self-declared; a birthday is claimable while none is on file.
+SHOPPER_ACTIONS = (ActionKind.BIRTHDAY, ActionKind.SOCIAL_FOLLOW, ActionKind.SOCIAL_SHARE)
+_RULE = "_rule"
+
+
+def _public(ways: list[dict]) -> list[dict]:
+    return [{k: v for k, v in way.items() if k != _RULE} for way in ways]
+
+
+def _claimable_ways(
+    *, shop: Shop, member: Member | None, ways: list[dict], now: datetime | None
+) -> list[dict]:
+    """The ways to earn for a signed-in shopper: each action way with `claimable`. At most one
+    query (this period's claims, by the ledger's unique key), none when nothing is claimable."""
+    keys: dict[int, str] = {}
+    if member is not None:
+        day = _local_day(shop, now or timezone.now())
+        for way in ways:
+            if way.get("action") in (ActionKind.SOCIAL_FOLLOW, ActionKind.SOCIAL_SHARE):
+                pk, cap = way[_RULE]
+                keys[pk] = f"action:{pk}:{member.pk}:{_period(cap, day)}"
+    claimed: set[str] = set()
+    if keys:
+        claimed = set(
+            LedgerEntry.objects.filter(shop=shop, idempotency_key__in=keys.values()).values_list(
+                "idempotency_key", flat=True
+            )
+        )
+    answer = []
+    for way, public in zip(ways, _public(ways), strict=True):
+        if way["kind"] == "action":
+            if member is None or way["action"] not in SHOPPER_ACTIONS:
+                public["claimable"] = False
+            elif way["action"] == ActionKind.BIRTHDAY:
+                public["claimable"] = member.birthday_month is None
+            else:
+                public["claimable"] = keys[way[_RULE][0]] not in claimed
+        answer.append(public)
+    return answer
 
 
 @dataclass(frozen=True)
@@ -150,8 +195,8 @@ def storefront_catalogue_forget(*, shop: Shop | None = None) -> None:
 # answer needs (the rest load on access, as deferred fields do), and the tier from the catalogue.
 _MEMBER_SQL = (
     "SELECT id, shop_id, platform_customer_id, status, points_balance, points_pending, "
-    "lifetime_earned, lifetime_spent, tier_id, tier_metric, tier_metric_at FROM members_member "
-    "WHERE shop_id = %s AND platform_customer_id = %s AND status = %s"
+    "lifetime_earned, lifetime_spent, tier_id, tier_metric, tier_metric_at, birthday_month "
+    "FROM members_member WHERE shop_id = %s AND platform_customer_id = %s AND status = %s"
 )
 
 
@@ -209,7 +254,11 @@ def storefront_state(
         "widget": catalogue.widget,
         "customer": customer,
         "rewards": rewards,
-        "ways_to_earn": catalogue.ways_to_earn,
+        "ways_to_earn": (
+            _claimable_ways(shop=shop, member=member, ways=catalogue.ways_to_earn, now=now)
+            if platform_customer_id
+            else _public(catalogue.ways_to_earn)
+        ),
         "tiers": catalogue.tiers,
     }
 

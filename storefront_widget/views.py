@@ -1,15 +1,20 @@
 import json
 import re
+from datetime import date
 from decimal import Decimal
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from loyalty.core.errors import error_response
 from loyalty.core.platform import PlatformError
+from loyalty.earning.actions import ActionError, action_claim, active_action_rules
+from loyalty.earning.models import ActionKind
 from loyalty.ledger.services import InsufficientPoints
 from loyalty.members.models import Member, MemberStatus
+from loyalty.members.services import BirthdayAlreadySet, member_set_birthday
 from loyalty.platforms.shopify.embedded import app_proxy
 from loyalty.platforms.shopify.errors import AdminApiError
 from loyalty.platforms.shopify.products import Facts, product_facts_load
@@ -180,4 +185,102 @@ def proxy_earn(request: HttpRequest) -> JsonResponse:
     program = storefront_catalogue(shop=request.shop).program
     response = JsonResponse({"points": points, "points_name": program["points_name"]})
     response["Cache-Control"] = "private, max-age=60"
+    return response
+
+
+_BIRTHDAY = re.compile(r"(?:([0-9]{4})-)?([0-9]{2})-([0-9]{2})")
+_SOCIAL = (ActionKind.SOCIAL_FOLLOW, ActionKind.SOCIAL_SHARE)
+
+
+def _birthday(text: object) -> tuple[int, int, int | None] | None:
+    """`MM-DD` or `YYYY-MM-DD` as (month, day, year), or None when it is no real date (29
+    February is one without a year)."""
+    match = _BIRTHDAY.fullmatch(text) if isinstance(text, str) else None
+    if match is None:
+        return None
+    year, month, day = int(match[1]) if match[1] else None, int(match[2]), int(match[3])
+    try:
+        born = date(year or 2000, month, day)  # 2000: a leap year
+    except ValueError:
+        return None
+    if year is not None and not (year >= 1900 and born <= timezone.localdate()):
+        return None
+    return month, day, year
+
+
+@csrf_exempt  # no cookies: the app proxy signature is what proves the request
+@require_POST
+@app_proxy
+def proxy_actions(request: HttpRequest) -> JsonResponse:
+    """`POST /shopify/proxy/api/actions`: what a signed-in shopper claims from the widget.
+    `{"action": "social_follow"|"social_share", "key": "<network>"}` credits the rule for that
+    network once per its cap (self-declared); `{"action": "birthday", "birthday": "MM-DD" or
+    "YYYY-MM-DD"}` records the member's birthday once (the points come on the day)."""
+    if not request.platform_customer_id:
+        return error_response(
+            code="not_logged_in", message="Sign in to earn points for actions.", status=401
+        )
+    body = _json_body(request)
+    action = body.get("action") if body else None
+    if action not in (ActionKind.BIRTHDAY, *_SOCIAL):
+        return error_response(
+            code="bad_request",
+            message="action must be birthday, social_follow or social_share.",
+            status=400,
+        )
+    key, birthday = body.get("key"), None
+    if action in _SOCIAL and (not isinstance(key, str) or not 0 < len(key.strip()) <= 64):
+        return error_response(
+            code="bad_request", message="key must name the social network.", status=400
+        )
+    if action == ActionKind.BIRTHDAY:
+        birthday = _birthday(body.get("birthday"))
+        if birthday is None:
+            return error_response(
+                code="bad_request",
+                message="birthday must be a real date as MM-DD or YYYY-MM-DD.",
+                status=400,
+            )
+    shop = request.shop
+    rules = active_action_rules(shop=shop).filter(action=action)
+    if action in _SOCIAL:
+        rules = rules.filter(key=key.strip())
+    if not rules.exists():
+        return error_response(
+            code="unknown_action", message="This store does not reward that action.", status=404
+        )
+    member = (
+        Member.objects.filter(shop=shop, platform_customer_id=request.platform_customer_id)
+        .exclude(status=MemberStatus.REDACTED)
+        .first()
+    )
+    if member is None or member.status != MemberStatus.ACTIVE:
+        return error_response(
+            code="not_a_member", message="Join the program to earn points.", status=409
+        )
+    if birthday is not None:
+        month, day, year = birthday
+        try:
+            member, created = member_set_birthday(member=member, month=month, day=day, year=year)
+        except BirthdayAlreadySet as refused:
+            return error_response(code=refused.code, message=str(refused), status=409)
+        answer = {"action": action, "birthday": f"{month:02d}-{day:02d}", "credited": 0}
+        return _action_answer(answer, member, status=201 if created else 200)
+    try:
+        claims = action_claim(shop=shop, member=member, action=action, key=key.strip())
+    except ActionError as refused:
+        return error_response(code=refused.code, message=str(refused), status=404)
+    credited = sum(claim.entry.points for claim in claims if claim.created)
+    if not any(claim.created for claim in claims):
+        return error_response(
+            code="already_claimed", message="You have already earned points for this.", status=409
+        )
+    answer = {"action": action, "key": key.strip(), "credited": credited}
+    return _action_answer(answer, member, status=201)
+
+
+def _action_answer(answer: dict, member: Member, status: int) -> JsonResponse:
+    balance = Member.objects.values_list("points_balance", flat=True).get(pk=member.pk)
+    response = JsonResponse({**answer, "balance": balance}, status=status)
+    response["Cache-Control"] = "private, no-store"
     return response

@@ -5,6 +5,7 @@ import hmac
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from loyalty.core.events import CustomerData
 from loyalty.members.freshness import member_changed
@@ -105,3 +106,40 @@ def member_redact(*, shop: Shop, platform_customer_id: str) -> Member | None:
         ]
     )
     return member
+
+
+class BirthdayAlreadySet(Exception):
+    code = "birthday_already_set"
+    message = "Your birthday is already on file; ask the store to change it."
+
+
+def member_set_birthday(
+    *, member: Member, month: int, day: int, year: int | None = None
+) -> tuple[Member, bool]:
+    """Record a member's birthday once: a shopper cannot move it to earn birthday points again.
+    Returns (member, True) when recorded, (member, False) when the same date was already on
+    file; raises BirthdayAlreadySet for another date. The check and the write are one
+    statement, so two requests at once cannot both set it."""
+    with transaction.atomic():
+        updated = (
+            Member.objects.filter(
+                pk=member.pk, birthday_month__isnull=True, birthday_day__isnull=True
+            )
+            .exclude(status=MemberStatus.REDACTED)
+            .update(
+                birthday_month=month,
+                birthday_day=day,
+                birthday_year=year,
+                updated_at=timezone.now(),
+            )
+        )
+        if updated:
+            member_changed(shop_id=member.shop_id, platform_customer_id=member.platform_customer_id)
+    member.refresh_from_db(fields=["birthday_month", "birthday_day", "birthday_year"])
+    if updated:
+        return member, True
+    if (member.birthday_month, member.birthday_day) == (month, day) and (
+        year is None or member.birthday_year in (None, year)
+    ):
+        return member, False
+    raise BirthdayAlreadySet(BirthdayAlreadySet.message)
