@@ -1,7 +1,7 @@
 // The panel: loaded with import() the first time the shopper opens the launcher. A modal dialog
 // inside the launcher's shadow root, rebuilt from the state on every change.
 import { WORDS, type Words } from "./strings";
-import type { Context, Redemption, Reward, State } from "./types";
+import type { Context, Redemption, Reward, State, Way } from "./types";
 
 const CSS = `.p{all:initial;box-sizing:border-box;position:fixed;z-index:2147483001;bottom:84px;right:20px;width:min(384px,calc(100vw - 24px));max-height:min(640px,calc(100vh - 104px));overflow:auto;overscroll-behavior:contain;display:flex;flex-direction:column;background:var(--setia-surface,#fff);color:var(--setia-text,#1c1c1c);border-radius:var(--setia-panel-radius,16px);box-shadow:0 12px 40px rgba(0,0,0,.28);font:400 15px/1.45 var(--setia-font,system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","Noto Sans Thai","Noto Sans Arabic",sans-serif);text-align:start;animation:setia-in .18s ease-out}
 .p.left{right:auto;left:20px}
@@ -29,7 +29,11 @@ button:focus-visible,a:focus-visible,.p:focus-visible{outline:3px solid var(--se
 .bar>div{height:100%;background:var(--setia-accent,#1f4f46)}
 .ok{background:var(--setia-success-bg,#eaf6ef);border-radius:12px;padding:12px;margin:0}
 code{font:700 18px/1.3 ui-monospace,Menlo,Consolas,monospace;letter-spacing:.04em;word-break:break-all}
-.row{display:flex;gap:8px;flex-wrap:wrap;margin-top:8px}
+.row{display:flex;gap:8px;flex-wrap:wrap;margin-top:8px;align-items:end}
+li>.row,li>.ok{flex-basis:100%}
+label{display:flex;flex-direction:column;font-size:13px}
+input{min-height:44px;width:72px;padding:0 8px;border:2px solid var(--setia-line,#bbb);border-radius:10px;font:inherit;color:inherit;background:inherit}
+input:focus-visible{outline:3px solid var(--setia-focus,#f5b700)}
 [role=alert]{color:var(--setia-error,#b3261e)}`;
 
 type Child = Node | string | null | undefined | false | Child[];
@@ -59,6 +63,13 @@ function safeUrl(url: string | undefined): string | null {
   return url && /^(https?:)?\/\//i.test(url) ? url : url?.startsWith("/") ? url : null;
 }
 
+// A claim of an action way (birthday, social follow or share), by the way's action and key.
+interface Act {
+  busy?: boolean;
+  error?: string;
+  done?: string;
+}
+
 interface Claim {
   reward: Reward;
   key: string; // one key per confirmed claim, reused by every retry of it
@@ -78,6 +89,8 @@ export function createPanel(context: Context): { open(): void; close(): void } {
   let claim: Claim | null = null;
   let issued: { redemption: Redemption; balance: number } | null = null;
   let copied = false;
+  const acts: Record<string, Act> = {};
+  const born = { month: "", day: "" };
 
   const style = h("style");
   style.textContent = CSS;
@@ -95,7 +108,7 @@ export function createPanel(context: Context): { open(): void; close(): void } {
   root.append(style, dialog);
 
   const focusables = () =>
-    Array.from(dialog.querySelectorAll<HTMLElement>("a[href],button:not([disabled])"));
+    Array.from(dialog.querySelectorAll<HTMLElement>("a[href],button:not([disabled]),input"));
 
   dialog.addEventListener("keydown", (event) => {
     if (event.key === "Escape") {
@@ -161,6 +174,84 @@ export function createPanel(context: Context): { open(): void; close(): void } {
     current.busy = false;
     current.error = message;
     render("[data-confirm]");
+  }
+
+  async function act(way: Way, id: string): Promise<void> {
+    const current: Act = (acts[id] = { busy: true });
+    render(`[data-act="${id}"]`);
+    const birthday = way.action === "birthday";
+    const payload = birthday
+      ? { action: way.action, birthday: `${born.month.padStart(2, "0")}-${born.day.padStart(2, "0")}` }
+      : { action: way.action, key: way.key };
+    try {
+      const answer = await fetch(config.redeemUrl.replace(/redeem$/, "actions"), {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify(payload),
+      });
+      const body = await answer.json().catch(() => null);
+      if (answer.ok && body) {
+        const balance = say("newBalance", { n: number.format(body.balance) });
+        current.done = birthday ? words.birthdaySaved : `${say("earned", { n: number.format(body.credited) })} ${balance}`;
+        context.setBalance(body.balance);
+        context.reload();
+      } else current.error = answer.status === 409 ? words.claimed : words.actionFailed;
+    } catch {
+      current.error = words.actionFailed;
+    }
+    current.busy = false;
+    render(`[data-act="${id}"],[data-done="${id}"]`);
+  }
+
+  function wayAction(way: Way, member: boolean): Child {
+    if (way.kind !== "action" || !member) return null;
+    const id = `${way.action}:${way.key || ""}`;
+    const current = acts[id] || {};
+    if (current.done) return h("p", { class: "ok", role: "status", "data-done": id, tabindex: "-1" }, current.done);
+    if (!way.claimable) return null;
+    const error = current.error && h("p", { role: "alert" }, current.error);
+    if (way.action === "birthday") {
+      const field = (name: "month" | "day", max: number) =>
+        h(
+          "label",
+          null,
+          words[name],
+          h("input", {
+            type: "number",
+            inputmode: "numeric",
+            min: 1,
+            max,
+            required: true,
+            value: born[name],
+            oninput: (event: Event) => (born[name] = (event.target as HTMLInputElement).value),
+          }),
+        );
+      return h(
+        "form",
+        {
+          class: "row",
+          "aria-label": words.birthday,
+          onsubmit: (event: Event) => (event.preventDefault(), act(way, id)),
+        },
+        field("month", 12),
+        field("day", 31),
+        h("button", { "data-act": id, disabled: current.busy }, current.busy ? words.sending : words.saveBirthday),
+        error,
+      );
+    }
+    if (way.action !== "social_follow" && way.action !== "social_share") return null;
+    const network = (way.key || "").replace(/^./, (first) => first.toUpperCase());
+    return h(
+      "div",
+      { class: "row" },
+      h(
+        "button",
+        { type: "button", class: "q", "data-act": id, disabled: current.busy, onclick: () => act(way, id) },
+        current.busy ? words.sending : say(way.action === "social_share" ? "shared" : "followed", { network }),
+      ),
+      error,
+    );
   }
 
   function rewardRow(reward: Reward, member: boolean): HTMLElement {
@@ -293,7 +384,7 @@ export function createPanel(context: Context): { open(): void; close(): void } {
       ),
       (tier || next) && h("section", null, tier && h("h3", null, say("tier", { name: tier.name })), progress, perks),
       rewardsSection(state, true),
-      earnSection(state),
+      earnSection(state, true),
       recent.length > 0 &&
         h(
           "section",
@@ -327,7 +418,7 @@ export function createPanel(context: Context): { open(): void; close(): void } {
     );
   }
 
-  function earnSection(state: State): Child {
+  function earnSection(state: State, member = false): Child {
     return (
       state.ways_to_earn.length > 0 &&
       h(
@@ -338,7 +429,13 @@ export function createPanel(context: Context): { open(): void; close(): void } {
           "ul",
           null,
           state.ways_to_earn.map((way) =>
-            h("li", null, h("span", { dir: "auto" }, way.name), way.kind !== "order" && way.points > 0 && h("span", { class: "m" }, "+" + points(way.points))),
+            h(
+              "li",
+              null,
+              h("span", { dir: "auto" }, way.name),
+              way.kind !== "order" && way.points > 0 && h("span", { class: "m" }, "+" + points(way.points)),
+              wayAction(way, member),
+            ),
           ),
         ),
       )

@@ -52,6 +52,9 @@ export interface Way {
   kind: string;
   name: string;
   points: number;
+  action?: string; // kind "action": birthday, social_follow, social_share, ...
+  key?: string; // the social network
+  claimable?: boolean; // signed in: the shopper can claim it from the panel
 }
 
 /** The merchant's look for the widget (admin: /app/widget/); colours are #rrggbb. */
