@@ -21,6 +21,7 @@ urlpatterns = [
     path("storefront/api/checkout/redeem", checkout.checkout_redeem, name="checkout-redeem"),
     path("storefront/api/widget/state", standalone.widget_state, name="widget-state"),
     path("storefront/api/widget/redeem", standalone.widget_redeem, name="widget-redeem"),
+    path("storefront/api/widget/actions", standalone.widget_actions, name="widget-actions"),
     path("app/session-token-bounce", embedded.session_token_bounce, name="session-token-bounce"),
     path("app/", include("loyalty.merchant_admin.urls")),
     path("api/v1/", include("loyalty.api.urls")),

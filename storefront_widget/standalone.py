@@ -1,8 +1,8 @@
-"""The widget on stores outside Shopify (a plain script tag): `/storefront/api/widget/state`
-and `/redeem`, for `?shop=<domain>` and the shopper's signed customer token (`?token=` or the
-`X-Setia-Customer-Token` header; storefront_widget.tokens). No token: a guest. A bad token is
-refused (401), never taken for a guest. Called from the store's own origin: CORS for any origin,
-as no cookie is involved."""
+"""The widget on stores outside Shopify (a plain script tag): `/storefront/api/widget/state`,
+`/redeem` and `/actions`, for `?shop=<domain>` and the shopper's signed customer token
+(`?token=` or the `X-Setia-Customer-Token` header; storefront_widget.tokens). No token: a
+guest. A bad token is refused (401), never taken for a guest. Called from the store's own
+origin: CORS for any origin, as no cookie is involved."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from storefront_widget.crossorigin import Refused, cross_origin_api, installed_s
 from storefront_widget.models import WidgetSettings
 from storefront_widget.state import storefront_state_json
 from storefront_widget.tokens import customer_token_verify
-from storefront_widget.views import redeem_answer
+from storefront_widget.views import actions_answer, redeem_answer
 
 
 def _token_customer(request: HttpRequest) -> tuple[Shop, str | None]:
@@ -53,3 +53,8 @@ def widget_state(request: HttpRequest) -> HttpResponse:
 @signed_customer("POST")
 def widget_redeem(request: HttpRequest) -> JsonResponse:
     return redeem_answer(request)
+
+
+@signed_customer("POST")
+def widget_actions(request: HttpRequest) -> JsonResponse:
+    return actions_answer(request)

@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from loyalty.core.memo import ProcessMemo
-from loyalty.earning.actions import _local_day, _period, active_action_rules
+from loyalty.earning.actions import action_claim_key, action_local_day, active_action_rules
 from loyalty.earning.models import ActionKind, EarnRule
 from loyalty.ledger.models import LedgerEntry
 from loyalty.members.freshness import VERSION_TTL, member_version_key
@@ -84,11 +84,11 @@ def _claimable_ways(
     query (this period's claims, by the ledger's unique key), none when nothing is claimable."""
     keys: dict[int, str] = {}
     if member is not None:
-        day = _local_day(shop, now or timezone.now())
+        day = action_local_day(shop=shop, now=now or timezone.now())
         for way in ways:
             if way.get("action") in (ActionKind.SOCIAL_FOLLOW, ActionKind.SOCIAL_SHARE):
                 pk, cap = way[_RULE]
-                keys[pk] = f"action:{pk}:{member.pk}:{_period(cap, day)}"
+                keys[pk] = action_claim_key(rule_id=pk, cap=cap, member_id=member.pk, day=day)
     claimed: set[str] = set()
     if keys:
         claimed = set(

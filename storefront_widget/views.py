@@ -216,6 +216,12 @@ def proxy_actions(request: HttpRequest) -> JsonResponse:
     `{"action": "social_follow"|"social_share", "key": "<network>"}` credits the rule for that
     network once per its cap (self-declared); `{"action": "birthday", "birthday": "MM-DD" or
     "YYYY-MM-DD"}` records the member's birthday once (the points come on the day)."""
+    return actions_answer(request)
+
+
+def actions_answer(request: HttpRequest) -> JsonResponse:
+    """An action claim for the verified `request.shop` and `request.platform_customer_id` (app
+    proxy or signed customer token alike)."""
     if not request.platform_customer_id:
         return error_response(
             code="not_logged_in", message="Sign in to earn points for actions.", status=401

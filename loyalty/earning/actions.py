@@ -51,6 +51,17 @@ def _period(cap: str, day: date) -> str:
     }[cap]
 
 
+def action_claim_key(*, rule_id: int, cap: str, member_id: int, day: date) -> str:
+    """The ledger key of a member's claim of a rule in the period holding `day` (the shop's
+    local day: `action_local_day`); a second claim in that period finds it taken."""
+    return f"action:{rule_id}:{member_id}:{_period(cap, day)}"
+
+
+def action_local_day(*, shop: Shop, now: datetime) -> date:
+    """The day it is in the shop's timezone: what action caps count in."""
+    return _local_day(shop, now)
+
+
 def active_action_rules(*, shop: Shop, now: datetime | None = None):
     now = now or timezone.now()
     return ActionRule.objects.filter(shop=shop, enabled=True).filter(
@@ -83,7 +94,9 @@ def action_claim(
         result = ledger_credit(
             member=member,
             points=rule.points,
-            idempotency_key=f"action:{rule.pk}:{member.pk}:{_period(rule.cap, day)}",
+            idempotency_key=action_claim_key(
+                rule_id=rule.pk, cap=rule.cap, member_id=member.pk, day=day
+            ),
             source_type="action",
             source_id=f"{rule.action}:{rule.pk}",
             reason=rule.name,

@@ -5,12 +5,10 @@ import json
 from urllib.parse import urlencode
 
 import pytest
-from django.core.cache import cache
 from django.test import override_settings
 
 from loyalty.earning.models import ActionRule
-from loyalty.shops.selectors import shop_installed_forget
-from storefront_widget.state import storefront_catalogue_forget, storefront_state_forget
+from storefront_widget.state import storefront_catalogue_forget
 from tests.factories import MemberFactory, ShopFactory
 from tests.platforms.shopify.helpers import SHOP, proxy_query
 
@@ -36,17 +34,8 @@ def rules(shop):
 
 
 @pytest.fixture(autouse=True)
-def caching():
-    def forget():
-        cache.clear()
-        storefront_catalogue_forget()
-        storefront_state_forget()
-        shop_installed_forget()
-
-    forget()
-    with override_settings(STOREFRONT_CACHE_SECONDS=60):
-        yield
-    forget()
+def caching(storefront_caching):
+    yield
 
 
 def actions(client, customer_id=CUSTOMER):

@@ -240,3 +240,41 @@ def test_a_valid_token_redeems(client, shopify_standin, shopify_shop):
     assert response.status_code == 200
     assert response.json()["balance"] == 200
     assert Redemption.objects.get(member=member).code == response.json()["redemption"]["code"]
+
+
+def test_a_signed_shopper_claims_an_action_from_the_script_tag(client, shop, member):
+    from loyalty.earning.models import ActionRule
+
+    ActionRule.objects.create(
+        shop=shop, action="social_follow", key="instagram", name="Follow us", points=25
+    )
+    token = customer_token_sign(secret=secret_of(shop), customer_id=CUSTOMER)
+    url = f"/storefront/api/widget/actions?{urlencode({'shop': shop.domain, 'token': token})}"
+
+    first = client.post(
+        url,
+        {"action": "social_follow", "key": "instagram"},
+        content_type="application/json",
+        HTTP_ORIGIN="https://batik.example",
+    )
+    again = client.post(
+        url,
+        {"action": "social_follow", "key": "instagram"},
+        content_type="application/json",
+        HTTP_ORIGIN="https://batik.example",
+    )
+
+    assert first.status_code == 201
+    assert first["Access-Control-Allow-Origin"] == "*"
+    assert first.json()["balance"] == 725
+    assert again.status_code == 409
+
+
+def test_an_action_without_a_token_is_refused(client, shop, member):
+    url = f"/storefront/api/widget/actions?{urlencode({'shop': shop.domain})}"
+
+    response = client.post(
+        url, {"action": "social_follow", "key": "instagram"}, content_type="application/json"
+    )
+
+    assert response.status_code == 401

@@ -5,14 +5,12 @@ from urllib.parse import urlencode
 
 import pytest
 from django.core.cache import cache
-from django.test import override_settings
 
 from loyalty.earning.models import EarnRule
 from loyalty.ledger.services import ledger_credit
 from loyalty.rewards.models import Redemption, RedemptionStatus
 from loyalty.rewards.services import redemption_mark_used
-from loyalty.shops.selectors import shop_installed_forget
-from storefront_widget.state import storefront_catalogue_forget, storefront_state_forget
+from storefront_widget.state import storefront_catalogue_forget
 from tests.factories import MemberFactory, RewardFactory, ShopFactory
 from tests.platforms.shopify.helpers import SHOP, proxy_query
 
@@ -25,17 +23,8 @@ def shop():
 
 
 @pytest.fixture(autouse=True)
-def caching():
-    def forget():
-        cache.clear()
-        storefront_catalogue_forget()
-        storefront_state_forget()
-        shop_installed_forget()
-
-    forget()
-    with override_settings(STOREFRONT_CACHE_SECONDS=60):
-        yield
-    forget()
+def caching(storefront_caching):
+    yield
 
 
 def state(client, customer_id=""):
