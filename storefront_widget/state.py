@@ -68,8 +68,15 @@ def ways_to_earn(*, shop: Shop, program: Program, now: datetime | None = None) -
 
 
 # Actions a shopper claims from the widget (POST /apps/setia/api/actions): a social network
-# followed or shared is self-declared; a birthday is claimable while none is on file.
-SHOPPER_ACTIONS = (ActionKind.BIRTHDAY, ActionKind.SOCIAL_FOLLOW, ActionKind.SOCIAL_SHARE)
+# followed or shared is self-declared; a birthday is claimable while none is on file; the
+# newsletter subscribes the customer at the store (claimable while this period's claim is not).
+SHOPPER_ACTIONS = (
+    ActionKind.BIRTHDAY,
+    ActionKind.NEWSLETTER,
+    ActionKind.SOCIAL_FOLLOW,
+    ActionKind.SOCIAL_SHARE,
+)
+_BY_CLAIM_KEY = (ActionKind.NEWSLETTER, ActionKind.SOCIAL_FOLLOW, ActionKind.SOCIAL_SHARE)
 _RULE = "_rule"
 
 
@@ -86,7 +93,7 @@ def _claimable_ways(
     if member is not None:
         day = action_local_day(shop=shop, now=now or timezone.now())
         for way in ways:
-            if way.get("action") in (ActionKind.SOCIAL_FOLLOW, ActionKind.SOCIAL_SHARE):
+            if way.get("action") in _BY_CLAIM_KEY:
                 pk, cap = way[_RULE]
                 keys[pk] = action_claim_key(rule_id=pk, cap=cap, member_id=member.pk, day=day)
     claimed: set[str] = set()

@@ -9,9 +9,16 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from loyalty.core.errors import error_response
-from loyalty.core.platform import PlatformError
-from loyalty.earning.actions import ActionError, action_claim, active_action_rules
+from loyalty.core.platform import PlatformError, gateway_for
+from loyalty.earning.actions import (
+    ActionError,
+    action_claim,
+    action_claim_key,
+    action_local_day,
+    active_action_rules,
+)
 from loyalty.earning.models import ActionKind
+from loyalty.ledger.models import LedgerEntry
 from loyalty.ledger.services import InsufficientPoints
 from loyalty.members.models import Member, MemberStatus
 from loyalty.members.services import BirthdayAlreadySet, member_set_birthday
@@ -215,7 +222,8 @@ def proxy_actions(request: HttpRequest) -> JsonResponse:
     """`POST /shopify/proxy/api/actions`: what a signed-in shopper claims from the widget.
     `{"action": "social_follow"|"social_share", "key": "<network>"}` credits the rule for that
     network once per its cap (self-declared); `{"action": "birthday", "birthday": "MM-DD" or
-    "YYYY-MM-DD"}` records the member's birthday once (the points come on the day)."""
+    "YYYY-MM-DD"}` records the member's birthday once (the points come on the day);
+    `{"action": "newsletter"}` subscribes the customer at the store, then credits the rule."""
     return actions_answer(request)
 
 
@@ -228,10 +236,10 @@ def actions_answer(request: HttpRequest) -> JsonResponse:
         )
     body = _json_body(request)
     action = body.get("action") if body else None
-    if action not in (ActionKind.BIRTHDAY, *_SOCIAL):
+    if action not in (ActionKind.BIRTHDAY, ActionKind.NEWSLETTER, *_SOCIAL):
         return error_response(
             code="bad_request",
-            message="action must be birthday, social_follow or social_share.",
+            message="action must be birthday, newsletter, social_follow or social_share.",
             status=400,
         )
     key, birthday = body.get("key"), None
@@ -272,6 +280,8 @@ def actions_answer(request: HttpRequest) -> JsonResponse:
             return error_response(code=refused.code, message=str(refused), status=409)
         answer = {"action": action, "birthday": f"{month:02d}-{day:02d}", "credited": 0}
         return _action_answer(answer, member, status=201 if created else 200)
+    if action == ActionKind.NEWSLETTER:
+        return _newsletter(shop=shop, member=member, rules=rules)
     try:
         claims = action_claim(shop=shop, member=member, action=action, key=key.strip())
     except ActionError as refused:
@@ -282,6 +292,44 @@ def actions_answer(request: HttpRequest) -> JsonResponse:
             code="already_claimed", message="You have already earned points for this.", status=409
         )
     answer = {"action": action, "key": key.strip(), "credited": credited}
+    return _action_answer(answer, member, status=201)
+
+
+def _newsletter(*, shop, member: Member, rules) -> JsonResponse:
+    """Subscribe the customer at the store first (a failure credits nothing), then claim: the
+    ledger key makes it once per the rule's cap, so the store's customers/update webhook that
+    follows changes nothing (and if it came first, its credit is this click's)."""
+    now = timezone.now()
+    day = action_local_day(shop=shop, now=now)
+    keys = {
+        action_claim_key(rule_id=pk, cap=cap, member_id=member.pk, day=day)
+        for pk, cap in rules.values_list("pk", "cap")
+    }
+    unclaimed = keys - set(
+        LedgerEntry.objects.filter(shop=shop, idempotency_key__in=keys).values_list(
+            "idempotency_key", flat=True
+        )
+    )
+    if not unclaimed:
+        return error_response(
+            code="already_claimed", message="You have already earned points for this.", status=409
+        )
+    try:
+        gateway_for(shop).customer_email_subscribe(
+            shop=shop, platform_customer_id=member.platform_customer_id
+        )
+    except PlatformError:
+        return error_response(
+            code="platform_unavailable",
+            message="The store could not subscribe you just now. Try again in a minute.",
+            status=503,
+        )
+    try:
+        claims = action_claim(shop=shop, member=member, action=ActionKind.NEWSLETTER, now=now)
+    except ActionError as refused:
+        return error_response(code=refused.code, message=str(refused), status=404)
+    credited = sum(c.entry.points for c in claims if c.entry.idempotency_key in unclaimed)
+    answer = {"action": ActionKind.NEWSLETTER.value, "credited": credited}
     return _action_answer(answer, member, status=201)
 
 

@@ -112,6 +112,10 @@ class StoreGateway(Protocol):
         PlatformError (`transient` when trying again may succeed): a partial answer is never
         returned, so a missing email always means the store has no such customer."""
 
+    def customer_email_subscribe(self, *, shop: Shop, platform_customer_id: str) -> None:
+        """Subscribe the customer to the store's email marketing (single opt-in; idempotent:
+        an already subscribed customer stays so). Any failure raises PlatformError."""
+
 
 _gateways: dict[str, Callable[[], StoreGateway]] = {}
 

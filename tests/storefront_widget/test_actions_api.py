@@ -116,7 +116,7 @@ def test_an_action_without_an_active_rule_is_404(client, member, follow, body):
     "body",
     [
         {"action": "review"},
-        {"action": "newsletter"},
+        {"action": "signup"},
         {"action": "social_follow"},
         {"action": "social_follow", "key": ""},
         {"action": "social_follow", "key": 7},

@@ -229,6 +229,32 @@ class ShopifyGateway:
             f"More than {CUSTOMER_SEARCH_MAX_PAGES} pages of customers answered one search",
         )
 
+    def customer_email_subscribe(self, *, shop: Shop, platform_customer_id: str) -> None:
+        """`customerEmailMarketingConsentUpdate` to SUBSCRIBED (single opt-in), in the
+        shopper's request: the redemption's short budget. Setting the same state again is
+        harmless, so a retry after an unknown outcome is safe."""
+        data = _discount_call(
+            shop,
+            EMAIL_MARKETING_SUBSCRIBE,
+            {
+                "input": {
+                    "customerId": customer_gid(platform_customer_id),
+                    "emailMarketingConsent": {
+                        "marketingState": "SUBSCRIBED",
+                        "marketingOptInLevel": "SINGLE_OPT_IN",
+                    },
+                }
+            },
+        )
+        payload = data.get("customerEmailMarketingConsentUpdate")
+        if not isinstance(payload, dict):
+            raise AdminApiError(
+                "no_consent", "customerEmailMarketingConsentUpdate returned nothing", transient=True
+            )
+        errors = user_errors(payload)
+        if errors:
+            raise AdminApiError("user_errors", _messages(errors))
+
 
 # Looking customers up is a read (safe to repeat) for a dry run the merchant waits on or a task.
 CUSTOMER_EMAIL_BATCH = 50
@@ -299,3 +325,13 @@ def tier_sync_request(sync: CustomerTierSync) -> tuple[str, dict]:
 def _customers_of(node: dict) -> set[str]:
     context = (node.get("codeDiscount") or {}).get("context") or {}
     return {c.get("id") for c in context.get("customers") or [] if isinstance(c, dict)}
+
+
+EMAIL_MARKETING_SUBSCRIBE = """
+mutation SetiaNewsletter($input: CustomerEmailMarketingConsentUpdateInput!) {
+  customerEmailMarketingConsentUpdate(input: $input) {
+    customer { id }
+    userErrors { field message code }
+  }
+}
+"""

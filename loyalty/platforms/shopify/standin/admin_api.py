@@ -647,7 +647,17 @@ def customer_obj(ctx: Context, c: Customer) -> dict[str, Any]:
         "createdAt": iso(c.created_at),
         "updatedAt": iso(c.updated_at),
         "defaultEmailAddress": (
-            {"emailAddress": c.email, "marketingState": "NOT_SUBSCRIBED"} if c.email else None
+            {"emailAddress": c.email, "marketingState": c.email_marketing_state}
+            if c.email
+            else None
+        ),
+        "emailMarketingConsent": (
+            {
+                "marketingState": c.email_marketing_state,
+                "marketingOptInLevel": c.email_marketing_opt_in_level,
+            }
+            if c.email
+            else None
         ),
         **_metafield_fields(ctx, c.gid),
     }
@@ -1580,6 +1590,73 @@ RESOLVERS: dict[tuple[str, str], Resolver] = {
     ("Mutation", "metafieldsSet"): _r_metafields_set,
 }
 
+
+# customerEmailMarketingConsentUpdate: the newsletter action subscribes the shopper.
+OBJECTS["Mutation"]["customerEmailMarketingConsentUpdate"] = (
+    "CustomerEmailMarketingConsentUpdatePayload"
+)
+OBJECTS["Customer"]["emailMarketingConsent"] = "CustomerEmailMarketingConsentState"
+OBJECTS["CustomerEmailMarketingConsentState"] = {
+    "marketingState": _S,
+    "marketingOptInLevel": _S,
+    "consentUpdatedAt": _DT,
+}
+OBJECTS["CustomerEmailMarketingConsentUpdatePayload"] = {
+    "customer": "Customer",
+    "userErrors": "CustomerEmailMarketingConsentUpdateUserError",
+}
+OBJECTS["CustomerEmailMarketingConsentUpdateUserError"] = {"field": _S, "message": _S, "code": _S}
+FIELD_ARGS[("Mutation", "customerEmailMarketingConsentUpdate")] = (
+    frozenset({"input"}),
+    frozenset({"input"}),
+)
+MARKETING_STATES = frozenset(
+    {"SUBSCRIBED", "UNSUBSCRIBED", "NOT_SUBSCRIBED", "PENDING", "REDACTED", "INVALID"}
+)
+OPT_IN_LEVELS = frozenset({"SINGLE_OPT_IN", "CONFIRMED_OPT_IN", "UNKNOWN"})
+
+
+def _r_customer_email_marketing_consent_update(ctx: Context, args: dict[str, Any]) -> Any:
+    """As Shopify: write_customers; the customer must exist and have an email; the state and
+    opt-in level are enums; the consent is set (the same again is no change)."""
+    ctx.require("write_customers")
+    given = args["input"] or {}
+    consent = given.get("emailMarketingConsent") or {}
+
+    def err(path: list[str], message: str, code: str) -> dict[str, Any]:
+        return {
+            "customer": None,
+            "userErrors": [
+                user_error(
+                    ["input", *path],
+                    message,
+                    "CustomerEmailMarketingConsentUpdateUserError",
+                    code=code,
+                )
+            ],
+        }
+
+    type_name, num = parse_gid(given.get("customerId"))
+    customer = ctx.shop.customers.get(num) if type_name == "Customer" else None
+    if customer is None:
+        return err(["customerId"], "Customer not found", "INVALID")
+    state = consent.get("marketingState")
+    level = consent.get("marketingOptInLevel")
+    if state not in MARKETING_STATES:
+        return err(["emailMarketingConsent", "marketingState"], "is invalid", "INCLUSION")
+    if level is not None and level not in OPT_IN_LEVELS:
+        return err(["emailMarketingConsent", "marketingOptInLevel"], "is invalid", "INCLUSION")
+    if not customer.email:
+        return err(["customerId"], "Customer must have an email address", "INVALID")
+    customer.email_marketing_state = state
+    customer.email_marketing_opt_in_level = level or customer.email_marketing_opt_in_level
+    customer.updated_at = ctx.store.now()
+    return {"customer": customer_obj(ctx, customer), "userErrors": []}
+
+
+RESOLVERS[("Mutation", "customerEmailMarketingConsentUpdate")] = (
+    _r_customer_email_marketing_consent_update
+)
 
 SCHEMA = Schema(
     objects=OBJECTS,

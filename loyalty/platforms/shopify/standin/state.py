@@ -94,6 +94,8 @@ class Customer:
     locale: str = "en"
     created_at: float = 0.0
     updated_at: float = 0.0
+    email_marketing_state: str = "NOT_SUBSCRIBED"  # customerEmailMarketingConsentUpdate
+    email_marketing_opt_in_level: str | None = None
 
     @property
     def gid(self) -> str:
