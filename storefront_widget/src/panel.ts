@@ -63,7 +63,7 @@ function safeUrl(url: string | undefined): string | null {
   return url && /^(https?:)?\/\//i.test(url) ? url : url?.startsWith("/") ? url : null;
 }
 
-// A claim of an action way (birthday, social follow or share), by the way's action and key.
+// A claim of an action way (birthday, newsletter, social follow or share), by action and key.
 interface Act {
   busy?: boolean;
   error?: string;
@@ -240,7 +240,8 @@ export function createPanel(context: Context): { open(): void; close(): void } {
         error,
       );
     }
-    if (way.action !== "social_follow" && way.action !== "social_share") return null;
+    const social = way.action === "social_follow" || way.action === "social_share";
+    if (!social && way.action !== "newsletter") return null;
     const network = (way.key || "").replace(/^./, (first) => first.toUpperCase());
     return h(
       "div",
@@ -248,7 +249,11 @@ export function createPanel(context: Context): { open(): void; close(): void } {
       h(
         "button",
         { type: "button", class: "q", "data-act": id, disabled: current.busy, onclick: () => act(way, id) },
-        current.busy ? words.sending : say(way.action === "social_share" ? "shared" : "followed", { network }),
+        current.busy
+          ? words.sending
+          : social
+            ? say(way.action === "social_share" ? "shared" : "followed", { network })
+            : words.newsletter,
       ),
       error,
     );
