@@ -93,3 +93,59 @@ def test_the_arabic_action_buttons_read_right_to_left(member, actions, visit):  
     follow.scroll_into_view_if_needed()
     shot(page, "actions-ar")
     assert page.errors == []
+
+
+def test_a_shopper_subscribes_to_the_newsletter_and_the_balance_rises(
+    member,  # noqa: F811
+    shopify_standin,
+    shopify_shop,
+    visit,  # noqa: F811
+):
+    from tests.platforms.shopify.helpers import SHOP
+
+    ActionRule.objects.create(
+        shop=shopify_shop, action="newsletter", name="Join our newsletter", points=40
+    )
+    page = visit()
+    page.locator(LAUNCHER).filter(has_text="1,250 points").click()
+    subscribe = page.get_by_role("button", name="Subscribe to our newsletter")
+    subscribe.wait_for()
+    assert subscribe.bounding_box()["height"] >= 44
+
+    subscribe.click()
+
+    page.locator("setia-launcher [data-done]").filter(
+        has_text="+40 points added. New balance: 1,290 points"
+    ).wait_for()
+    page.locator(LAUNCHER).filter(has_text="1,290 points").wait_for()
+    assert page.get_by_role("button", name="Subscribe to our newsletter").count() == 0
+    customer = shopify_standin.shop(SHOP).customers[int(member.platform_customer_id)]
+    assert customer.email_marketing_state == "SUBSCRIBED"
+    assert Member.objects.get(pk=member.pk).points_balance == 1290
+    shot(page, "actions-newsletter-subscribed")
+    assert page.errors == []
+
+
+def test_a_newsletter_the_store_cannot_subscribe_shows_an_error_line(
+    member,  # noqa: F811
+    shopify_standin,
+    shopify_shop,
+    visit,  # noqa: F811
+):
+    from tests.platforms.shopify.helpers import SHOP
+
+    ActionRule.objects.create(
+        shop=shopify_shop, action="newsletter", name="Join our newsletter", points=40
+    )
+    shopify_standin.shop(SHOP).customers[int(member.platform_customer_id)].email = None
+    page = visit()
+    page.locator(LAUNCHER).filter(has_text="1,250 points").click()
+    subscribe = page.get_by_role("button", name="Subscribe to our newsletter")
+    subscribe.wait_for()
+
+    subscribe.click()
+
+    page.locator(DIALOG).get_by_role("alert").wait_for()
+    assert page.get_by_role("button", name="Subscribe to our newsletter").is_enabled()
+    assert Member.objects.get(pk=member.pk).points_balance == 1250
+    shot(page, "actions-newsletter-failed")
