@@ -6,11 +6,15 @@ import json
 from urllib.parse import urlencode
 
 import pytest
+from django.utils import timezone
 
+from loyalty.core.dispatch import PlatformRecords, handle_event
 from loyalty.earning.models import ActionRule
 from loyalty.ledger.models import LedgerEntry
 from loyalty.ledger.services import ledger_credit
 from loyalty.members.services import member_get_or_create
+from loyalty.platforms.shopify import translate
+from loyalty.platforms.shopify.standin import payloads
 from tests.platforms.shopify.helpers import SHOP, proxy_query
 
 pytestmark = pytest.mark.django_db
@@ -113,6 +117,47 @@ def test_a_second_click_is_409_and_neither_calls_the_store_nor_credits(
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "already_claimed"
     assert len(consent_mutations(shopify_standin)) == 1
+    member.refresh_from_db()
+    assert member.points_balance == 340
+
+
+def subscribed_at_the_store(shop):
+    """The customers/update webhook Shopify sends once the customer is subscribed."""
+    payload = payloads.customer_payload(
+        customer_id=CUSTOMER_ID, email="nurul@example.com", accepts_marketing=True
+    )
+    event = translate.to_event(
+        topic="customers/update",
+        payload=payload,
+        shop_id=shop.pk,
+        occurred_at=timezone.now(),
+        source_id="t",
+    )
+    handle_event(event, shop=shop, records=PlatformRecords())
+
+
+def test_the_webhook_that_follows_the_click_credits_nothing_more(
+    client, shopify_shop, member, newsletter
+):
+    claim(client)
+
+    subscribed_at_the_store(shopify_shop)
+
+    assert newsletter_entries(member) == [(40, f"action:{newsletter.pk}:{member.pk}:once")]
+    member.refresh_from_db()
+    assert member.points_balance == 340
+
+
+def test_a_customer_subscribed_from_the_store_first_gets_409_and_the_store_is_not_asked(
+    client, shopify_standin, shopify_shop, member, newsletter
+):
+    subscribed_at_the_store(shopify_shop)
+
+    response = claim(client)
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "already_claimed"
+    assert consent_mutations(shopify_standin) == []
     member.refresh_from_db()
     assert member.points_balance == 340
 
