@@ -15,6 +15,8 @@ from loyalty.ledger.services import ledger_credit
 from loyalty.members.services import member_get_or_create
 from loyalty.platforms.shopify import translate
 from loyalty.platforms.shopify.standin import payloads
+from storefront_widget.models import WidgetSettings
+from storefront_widget.tokens import customer_token_sign
 from tests.platforms.shopify.helpers import SHOP, proxy_query
 
 pytestmark = pytest.mark.django_db
@@ -216,3 +218,19 @@ def test_the_newsletter_way_is_claimable_until_claimed_even_with_the_answer_cach
         }
     ]
     assert [way["claimable"] for way in actions(client)] == [False]
+
+
+def test_the_script_tag_endpoint_subscribes_and_credits_the_same_way(
+    client, shopify_standin, shopify_shop, member, newsletter
+):
+    settings_row, _ = WidgetSettings.objects.get_or_create(shop=shopify_shop)
+    token = customer_token_sign(secret=settings_row.widget_secret, customer_id=str(CUSTOMER_ID))
+    url = f"/storefront/api/widget/actions?{urlencode({'shop': SHOP, 'token': token})}"
+
+    response = client.post(
+        url, {"action": "newsletter"}, content_type="application/json", HTTP_ORIGIN="https://x.test"
+    )
+
+    assert response.status_code == 201
+    assert response.json() == {"action": "newsletter", "credited": 40, "balance": 340}
+    assert marketing_state(shopify_standin) == "SUBSCRIBED"
