@@ -42,6 +42,7 @@ from loyalty.shops.models import Program, Shop
 logger = logging.getLogger(__name__)
 
 MAX_POINTS = 2_147_483_647  # Redemption.points and Member.points_balance are 32-bit
+MAX_MONEY_VALUE = Decimal("9999999999.99")  # what Redemption.money_value (12 digits) holds
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud, typed by hand
 DEFAULT_REWARD = {
     "name": "5 off your order",
@@ -164,6 +165,8 @@ def reward_points_for(*, reward: Reward, points: int | None) -> int:
         raise InvalidPoints(f"Spend at least {low}{high} points.")
     if points % reward.points_cost:
         raise InvalidPoints(f"Spend points in steps of {reward.points_cost}.")
+    if reward_money_value(reward=reward, points=points) > MAX_MONEY_VALUE:
+        raise InvalidPoints("That is more than one redemption can be worth; spend fewer points.")
     return points
 
 

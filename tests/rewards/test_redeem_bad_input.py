@@ -91,6 +91,21 @@ def test_the_service_refuses_points_beyond_the_column(gateway):
     assert Redemption.objects.count() == 0
 
 
+def test_the_service_refuses_a_redemption_worth_more_than_the_column_holds(gateway):
+    member = member_with(1200)
+    # 10,000.00 off per point: 2,000,000 points would be worth 20 billion.
+    lavish = RewardFactory(
+        shop=member.shop, kind="points_to_money", points_cost=1, value=Decimal("10000.00")
+    )
+
+    with pytest.raises(InvalidPoints, match="more than one redemption can be worth"):
+        reward_redeem(member=member, reward=lavish, idempotency_key="k", points=2_000_000)
+
+    assert Redemption.objects.count() == 0
+    member.refresh_from_db()
+    assert member.points_balance == 1200
+
+
 @pytest.mark.postgres
 def test_an_idempotency_key_with_a_nul_character_is_400(client, gateway, proxy_member, shop):
     reward = RewardFactory(shop=shop)
