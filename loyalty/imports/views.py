@@ -11,22 +11,20 @@ from datetime import datetime
 from django.http import (
     HttpRequest,
     HttpResponse,
-    HttpResponseRedirect,
     JsonResponse,
     StreamingHttpResponse,
 )
 from django.shortcuts import render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from loyalty.audit.services import audit_record, staff_actor
+from loyalty.audit.services import audit_record
 from loyalty.imports import forms, parsing, selectors, services
 from loyalty.imports.models import ImportStatus
 
 # The program area's page wrapper serves every admin area: the session token verified
 # (embedded_admin), the methods allowed, dates in the shop's timezone.
-from loyalty.merchant_admin.program.views import program_view as admin_view
+from loyalty.merchant_admin.pages import admin_view, request_actor, see_other
 from loyalty.tiers.models import Tier
 
 CSV_ERRORS = {
@@ -57,16 +55,6 @@ MATCH_FIGURES = (
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _actor(request: HttpRequest) -> str:
-    return staff_actor(user_id=request.shopify_user_id)
-
-
-def _see_other(name: str, *args) -> HttpResponse:
-    response = HttpResponseRedirect(reverse(name, args=args))
-    response.status_code = 303
-    return response
-
-
 def _render(request, template: str, context: dict, *, invalid: bool = False) -> HttpResponse:
     return render(
         request,
@@ -85,14 +73,14 @@ def landing(request: HttpRequest) -> HttpResponse:
         try:
             job = services.import_job_create(
                 shop=request.shop,
-                actor=_actor(request),
+                actor=request_actor(request),
                 filename=upload.name,
                 data=upload.read(),
             )
         except (parsing.CsvError, services.ImportRefused) as exc:
             form.add_error("file", CSV_ERRORS[exc.code])
         else:
-            return _see_other("admin-imports-mapping", job.pk)
+            return see_other("admin-imports-mapping", job.pk)
     return _render(
         request,
         "landing.html",
@@ -107,7 +95,7 @@ def mapping(request: HttpRequest, pk: int) -> HttpResponse:
     if job.status not in (ImportStatus.MAPPING, ImportStatus.PLANNED) and not (
         job.status == ImportStatus.FAILED and job.started_at is None
     ):
-        return _see_other("admin-imports-job", job.pk)
+        return see_other("admin-imports-job", job.pk)
     table = services.import_job_table(job=job)
     tiers = list(Tier.objects.filter(shop=request.shop).order_by("threshold", "pk"))
     data = request.POST if request.method == "POST" else None
@@ -140,14 +128,14 @@ def mapping(request: HttpRequest, pk: int) -> HttpResponse:
         with contextlib.suppress(services.ImportRefused):
             services.import_job_configure(
                 job=job,
-                actor=_actor(request),
+                actor=request_actor(request),
                 source=form.cleaned_data["source"],
                 has_header=form.cleaned_data["has_header"],
                 mapping=form.mapping(),
                 mode=form.cleaned_data["mode"],
                 tier_map=form.tier_map(),
             )
-        return _see_other("admin-imports-job", job.pk)
+        return see_other("admin-imports-job", job.pk)
     preview = table.rows[:6]
     return _render(
         request,
@@ -209,14 +197,14 @@ def replan(request: HttpRequest, pk: int) -> HttpResponse:
     """Run a dry run again after the store could not be asked (same columns, same mode)."""
     job = selectors.import_job_get(shop=request.shop, pk=pk)
     services.import_job_replan(job=job)
-    return _see_other("admin-imports-job", job.pk)
+    return see_other("admin-imports-job", job.pk)
 
 
 @admin_view(methods=("POST",))
 def apply(request: HttpRequest, pk: int) -> HttpResponse:
     job = selectors.import_job_get(shop=request.shop, pk=pk)
-    services.import_job_start_apply(job=job, actor=_actor(request))
-    return _see_other("admin-imports-job", job.pk)
+    services.import_job_start_apply(job=job, actor=request_actor(request))
+    return see_other("admin-imports-job", job.pk)
 
 
 @admin_view()
@@ -255,7 +243,7 @@ def export(request: HttpRequest, name: str) -> StreamingHttpResponse:
     response["Content-Disposition"] = f'attachment; filename="setia-{name}-{stamp}.csv"'
     audit_record(
         shop=request.shop,
-        actor=_actor(request),
+        actor=request_actor(request),
         action=f"imports.export_{name}",
         target_type=csv_export.target_type,
         note=f"CSV export of {name}",

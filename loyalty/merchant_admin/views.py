@@ -9,11 +9,9 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
-    HttpResponseRedirect,
     JsonResponse,
 )
 from django.shortcuts import get_object_or_404, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
@@ -29,6 +27,7 @@ from loyalty.merchant_admin.forms import (
     MemberFilterForm,
     ReplayForm,
 )
+from loyalty.merchant_admin.pages import see_other
 from loyalty.merchant_admin.shell import reverse_if_defined
 from loyalty.platforms.shopify.embedded import embedded_admin
 from loyalty.privacy.models import PrivacyRequest, PrivacyRequestKind
@@ -86,13 +85,6 @@ PRIVACY_KIND_LABELS = {
     PrivacyRequestKind.CUSTOMER_REDACT: gettext_lazy("Customer redaction"),
     PrivacyRequestKind.SHOP_REDACT: gettext_lazy("Shop redaction"),
 }
-
-
-def see_other(url: str) -> HttpResponseRedirect:
-    """Post/redirect/get: 303, so the browser (and fetch) follows with a GET."""
-    response = HttpResponseRedirect(url)
-    response.status_code = 303
-    return response
 
 
 def _query(params: dict) -> str:
@@ -281,7 +273,7 @@ def member_adjust(request: HttpRequest, member_id: int) -> HttpResponse:
         except IdempotencyKeyReused:
             form.add_error(None, _("This form was already used for another change. Reload it."))
         else:
-            return see_other(reverse("admin-members-detail", args=[member.pk]) + "?adjusted=1")
+            return see_other("admin-members-detail", member.pk, query="adjusted=1")
     return _member_page(request, member, form, status=400)
 
 
@@ -342,7 +334,7 @@ def operations_replay(request: HttpRequest) -> HttpResponse:
         )
     except services.NotThisShops:
         raise Http404("No such delivery.") from None
-    return see_other(reverse("admin-operations") + f"?replayed={count}")
+    return see_other("admin-operations", query=f"replayed={count}")
 
 
 @embedded_admin

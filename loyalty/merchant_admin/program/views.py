@@ -5,20 +5,16 @@ forms check, the services change (with their audit rows), every query is scoped 
 from __future__ import annotations
 
 from copy import copy
-from functools import wraps
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
-from django.views.decorators.http import require_http_methods
 
 from loyalty.audit.selectors import audit_entries
-from loyalty.audit.services import staff_actor
 from loyalty.earning.models import ActionRule, EarnRule
+from loyalty.merchant_admin.pages import admin_view, request_actor, see_other
 from loyalty.merchant_admin.program import forms, services
 from loyalty.merchant_admin.program.selectors import (
     EXAMPLE_ORDER,
@@ -32,7 +28,6 @@ from loyalty.merchant_admin.program.selectors import (
     onboarding_next_step,
     starter_rewards_plan,
 )
-from loyalty.platforms.shopify.embedded import embedded_admin
 from loyalty.rewards.models import Reward, RewardKind
 from loyalty.tiers.models import Tier
 
@@ -63,37 +58,6 @@ FIELD_LABELS = {
 }
 
 
-def program_view(methods=("GET",)):
-    """An admin page of the program area: the session token verified (`embedded_admin`),
-    dates shown and read in the shop's timezone."""
-
-    def decorate(view):
-        @embedded_admin
-        @require_http_methods(list(methods))
-        @wraps(view)
-        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            try:
-                zone = ZoneInfo(request.shop.iana_timezone)
-            except (KeyError, ValueError):
-                zone = ZoneInfo("UTC")
-            with timezone.override(zone):
-                return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorate
-
-
-def _actor(request: HttpRequest) -> str:
-    return staff_actor(user_id=request.shopify_user_id)
-
-
-def _see_other(name: str, *args) -> HttpResponse:
-    response = HttpResponseRedirect(reverse(name, args=args))
-    response.status_code = 303
-    return response
-
-
 def _page(request, template: str, context: dict, *, form=None) -> HttpResponse:
     """Render; a bound, invalid form answers 400 with its messages by the fields."""
     status = 400 if form is not None and form.is_bound and form.errors else 200
@@ -115,7 +79,7 @@ def _changes(form) -> dict:
 # --- overview ---------------------------------------------------------------------------------
 
 
-@program_view()
+@admin_view()
 def overview(request: HttpRequest) -> HttpResponse:
     shop = request.shop
     if not onboarding_done(shop=shop):
@@ -158,9 +122,9 @@ def _program_form_page(request, *, form_class, template: str, action: str):
     form = form_class(_data(request), instance=copy(program))
     if request.method == "POST" and form.is_valid():
         services.program_update(
-            shop=shop, actor=_actor(request), changes=_changes(form), action=action
+            shop=shop, actor=request_actor(request), changes=_changes(form), action=action
         )
-        return _see_other("admin-program")
+        return see_other("admin-program")
     return _page(
         request,
         template,
@@ -172,7 +136,7 @@ def _program_form_page(request, *, form_class, template: str, action: str):
     )
 
 
-@program_view(methods=("GET", "POST"))
+@admin_view(methods=("GET", "POST"))
 def settings_edit(request: HttpRequest) -> HttpResponse:
     return _program_form_page(
         request,
@@ -182,7 +146,7 @@ def settings_edit(request: HttpRequest) -> HttpResponse:
     )
 
 
-@program_view(methods=("GET", "POST"))
+@admin_view(methods=("GET", "POST"))
 def expiry_edit(request: HttpRequest) -> HttpResponse:
     return _program_form_page(
         request, form_class=forms.ExpiryForm, template="expiry.html", action="program.expiry_update"
@@ -192,7 +156,7 @@ def expiry_edit(request: HttpRequest) -> HttpResponse:
 # --- earn rules -------------------------------------------------------------------------------
 
 
-@program_view()
+@admin_view()
 def rules(request: HttpRequest) -> HttpResponse:
     shop = request.shop
     return _page(
@@ -205,7 +169,7 @@ def rules(request: HttpRequest) -> HttpResponse:
     )
 
 
-@program_view(methods=("GET", "POST"))
+@admin_view(methods=("GET", "POST"))
 def rule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     return _edit_page(
         request,
@@ -219,12 +183,12 @@ def rule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     )
 
 
-@program_view(methods=("POST",))
+@admin_view(methods=("POST",))
 def rule_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     return _toggle(request, pk, model=EarnRule, update=services.earn_rule_update, target="rule")
 
 
-@program_view(methods=("GET", "POST"))
+@admin_view(methods=("GET", "POST"))
 def rule_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return _delete_page(request, pk, model=EarnRule, delete=services.earn_rule_delete)
 
@@ -232,7 +196,7 @@ def rule_delete(request: HttpRequest, pk: int) -> HttpResponse:
 # --- actions ----------------------------------------------------------------------------------
 
 
-@program_view(methods=("GET", "POST"))
+@admin_view(methods=("GET", "POST"))
 def action_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     return _edit_page(
         request,
@@ -247,12 +211,12 @@ def action_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     )
 
 
-@program_view(methods=("POST",))
+@admin_view(methods=("POST",))
 def action_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     return _toggle(request, pk, model=ActionRule, update=services.action_rule_update, target="rule")
 
 
-@program_view(methods=("GET", "POST"))
+@admin_view(methods=("GET", "POST"))
 def action_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return _delete_page(request, pk, model=ActionRule, delete=services.action_rule_delete)
 
@@ -267,10 +231,10 @@ def _edit_page(
     form = form_class(_data(request), instance=copy(obj), shop=shop, **form_kwargs)
     if request.method == "POST" and form.is_valid():
         if obj.pk:
-            update(shop=shop, actor=_actor(request), changes=_changes(form), **{target: obj})
+            update(shop=shop, actor=request_actor(request), changes=_changes(form), **{target: obj})
         else:
-            create(shop=shop, actor=_actor(request), values=_changes(form))
-        return _see_other(done)
+            create(shop=shop, actor=request_actor(request), values=_changes(form))
+        return see_other(done)
     return _page(request, template or f"{target}_form.html", {target: obj}, form=form)
 
 
@@ -279,40 +243,40 @@ def _toggle(request, pk, *, model, update, target) -> HttpResponse:
     obj = get_object_or_404(model, pk=pk, shop=request.shop)
     update(
         shop=request.shop,
-        actor=_actor(request),
+        actor=request_actor(request),
         changes={"enabled": not obj.enabled},
         **{target: obj},
     )
-    return _see_other("admin-program-rules")
+    return see_other("admin-program-rules")
 
 
 def _delete_page(request, pk, *, model, delete) -> HttpResponse:
     """GET asks to confirm; POST deletes."""
     obj = get_object_or_404(model, pk=pk, shop=request.shop)
     if request.method == "POST":
-        delete(shop=request.shop, actor=_actor(request), rule=obj)
-        return _see_other("admin-program-rules")
+        delete(shop=request.shop, actor=request_actor(request), rule=obj)
+        return see_other("admin-program-rules")
     return _page(request, "confirm_delete.html", {"object": obj, "back": "admin-program-rules"})
 
 
 # --- tiers ------------------------------------------------------------------------------------
 
 
-@program_view(methods=("GET", "POST"))
+@admin_view(methods=("GET", "POST"))
 def tiers(request: HttpRequest) -> HttpResponse:
     """The ladder, and how members qualify (the program's tier settings)."""
     shop = request.shop
     form = forms.TierSettingsForm(_data(request), instance=copy(shop.program))
     if request.method == "POST" and form.is_valid():
         services.program_tier_settings_update(
-            shop=shop, actor=_actor(request), changes=_changes(form)
+            shop=shop, actor=request_actor(request), changes=_changes(form)
         )
-        return _see_other("admin-program-tiers")
+        return see_other("admin-program-tiers")
     ladder = Tier.objects.filter(shop=shop).order_by("hidden", "threshold", "pk")
     return _page(request, "tiers.html", {"tiers": ladder}, form=form)
 
 
-@program_view(methods=("GET", "POST"))
+@admin_view(methods=("GET", "POST"))
 def tier_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     return _edit_page(
         request,
@@ -330,7 +294,7 @@ def tier_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 # --- rewards ----------------------------------------------------------------------------------
 
 
-@program_view()
+@admin_view()
 def rewards(request: HttpRequest) -> HttpResponse:
     shop = request.shop
     catalogue = Reward.objects.filter(shop=shop).order_by("-enabled", "points_cost", "pk")
@@ -339,7 +303,7 @@ def rewards(request: HttpRequest) -> HttpResponse:
     )
 
 
-@program_view(methods=("GET", "POST"))
+@admin_view(methods=("GET", "POST"))
 def reward_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     return _edit_page(
         request,
@@ -353,19 +317,19 @@ def reward_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     )
 
 
-@program_view(methods=("POST",))
+@admin_view(methods=("POST",))
 def reward_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     reward = get_object_or_404(Reward, pk=pk, shop=request.shop)
     services.reward_set_enabled(
-        shop=request.shop, actor=_actor(request), reward=reward, enabled=not reward.enabled
+        shop=request.shop, actor=request_actor(request), reward=reward, enabled=not reward.enabled
     )
-    return _see_other("admin-program-rewards")
+    return see_other("admin-program-rewards")
 
 
 # --- audit log --------------------------------------------------------------------------------
 
 
-@program_view()
+@admin_view()
 def audit(request: HttpRequest) -> HttpResponse:
     paginator = Paginator(audit_entries(shop=request.shop), AUDIT_PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
@@ -384,16 +348,16 @@ def audit(request: HttpRequest) -> HttpResponse:
 # --- onboarding -------------------------------------------------------------------------------
 
 
-@program_view(methods=("GET", "POST"))
+@admin_view(methods=("GET", "POST"))
 def onboarding(request: HttpRequest) -> HttpResponse:
     """Step 1: the earn rate, with what an order earns."""
     shop = request.shop
     form = forms.EarnRateForm(_data(request), instance=copy(shop.program))
     if request.method == "POST" and form.is_valid():
         services.program_update(
-            shop=shop, actor=_actor(request), changes=_changes(form), action=ONBOARDING_RATE
+            shop=shop, actor=request_actor(request), changes=_changes(form), action=ONBOARDING_RATE
         )
-        return _see_other("admin-program-onboarding-rewards")
+        return see_other("admin-program-onboarding-rewards")
     return _page(
         request,
         "onboarding_rate.html",
@@ -406,16 +370,16 @@ def onboarding(request: HttpRequest) -> HttpResponse:
     )
 
 
-@program_view(methods=("GET", "POST"))
+@admin_view(methods=("GET", "POST"))
 def onboarding_rewards(request: HttpRequest) -> HttpResponse:
     """Step 2: a starter reward set."""
     shop = request.shop
     form = forms.StarterRewardsForm(_data(request))
     if request.method == "POST" and form.is_valid():
         services.onboarding_add_rewards(
-            shop=shop, actor=_actor(request), preset=form.cleaned_data["preset"]
+            shop=shop, actor=request_actor(request), preset=form.cleaned_data["preset"]
         )
-        return _see_other("admin-program-onboarding-widget")
+        return see_other("admin-program-onboarding-widget")
     presets = [
         {"key": key, "label": label, "rewards": starter_rewards_plan(shop=shop, preset=key)}
         for key, label in forms.ONBOARDING_PRESETS
@@ -438,13 +402,13 @@ def theme_editor_url(*, shop_domain: str) -> str:
     )
 
 
-@program_view(methods=("GET", "POST"))
+@admin_view(methods=("GET", "POST"))
 def onboarding_widget(request: HttpRequest) -> HttpResponse:
     """Step 3: the widget's look and the app embed; finishing makes the program page home."""
     shop = request.shop
     if request.method == "POST":
-        services.onboarding_finish(shop=shop, actor=_actor(request))
-        return _see_other("admin-program")
+        services.onboarding_finish(shop=shop, actor=request_actor(request))
+        return see_other("admin-program")
     return _page(
         request,
         "onboarding_widget.html",
@@ -460,7 +424,7 @@ def onboarding_widget(request: HttpRequest) -> HttpResponse:
     )
 
 
-@program_view(methods=("POST",))
+@admin_view(methods=("POST",))
 def onboarding_skip(request: HttpRequest) -> HttpResponse:
-    services.onboarding_finish(shop=request.shop, actor=_actor(request), skipped=True)
-    return _see_other("admin-program")
+    services.onboarding_finish(shop=request.shop, actor=request_actor(request), skipped=True)
+    return see_other("admin-program")

@@ -11,7 +11,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from loyalty.audit.services import staff_actor
+from loyalty.merchant_admin.pages import request_actor
 from loyalty.merchant_admin.widget.forms import WidgetSettingsForm
 from loyalty.platforms.shopify.embedded import embedded_admin
 from storefront_widget.selectors import widget_look, widget_settings_for
@@ -74,7 +74,7 @@ def widget_settings(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             widget_settings_update(
                 shop=shop,
-                actor=staff_actor(user_id=request.shopify_user_id),
+                actor=request_actor(request),
                 values=form.look(),
             )
             return HttpResponseRedirect(f"{reverse('admin-widget')}?saved=1", status=303)
@@ -103,5 +103,5 @@ def widget_settings(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["POST"])
 def widget_secret_new(request: HttpRequest) -> HttpResponse:
     """A new secret for stores outside Shopify: tokens signed with the old one stop working."""
-    widget_secret_rotate(shop=request.shop, actor=staff_actor(user_id=request.shopify_user_id))
+    widget_secret_rotate(shop=request.shop, actor=request_actor(request))
     return HttpResponseRedirect(f"{reverse('admin-widget')}?secret=new#script-tag", status=303)
