@@ -21,11 +21,10 @@ import dataclasses
 from collections import Counter
 from datetime import datetime, timedelta
 
-from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 
-from loyalty.core.db import bulk_insert
+from loyalty.core.db import bulk_insert, update_by_id
 from loyalty.core.events import OrderEvent
 from loyalty.earning import engine
 from loyalty.earning.actions import action_claim_if_rewarded, active_action_rules
@@ -251,25 +250,18 @@ def _credit_entry(program: Program, record: OrderRecord, points: int, *, now) ->
 
 
 def _apply_credits(credits: dict[int, _Credit], *, now) -> None:
-    """Every member's counters moved in one statement (the rows are locked, or new). Plain
-    SQL: Django's Case/When costs more to build than the rest of the batch."""
-    if not credits:
-        return
-    whens = " ".join(["WHEN %s THEN %s"] * len(credits))
-    sets = ", ".join(
-        f"{column} = {column} + CASE id {whens} END"
-        for column in ("points_balance", "points_pending", "lifetime_earned")
+    """Every member's counters moved in one statement (the rows are locked, or new)."""
+    update_by_id(
+        table="members_member",
+        per_row={
+            column: {pk: getattr(credit, field) for pk, credit in credits.items()}
+            for column, field in (
+                ("points_balance", "balance"),
+                ("points_pending", "pending"),
+                ("lifetime_earned", "earned"),
+            )
+        },
+        add=True,
+        same="last_activity_at = %s",
+        same_params=[now],
     )
-    params: list = []
-    for field in ("balance", "pending", "earned"):
-        for pk, credit in credits.items():
-            params += [pk, getattr(credit, field)]
-    ids = list(credits)
-    at = now if connection.vendor == "postgresql" else connection.ops.adapt_datetimefield_value(now)
-    # Only fixed column names and placeholders are put together here; values are bound.
-    sql = (
-        f"UPDATE members_member SET {sets}, last_activity_at = %s "  # noqa: S608
-        f"WHERE id IN ({', '.join(['%s'] * len(ids))})"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, at, *ids])

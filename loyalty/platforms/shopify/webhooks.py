@@ -27,6 +27,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from loyalty.core.db import update_by_id
 from loyalty.core.dispatch import PlatformRecords, handle_event, handle_order_events
 from loyalty.core.events import OrderEvent
 from loyalty.platforms.shopify import translate
@@ -436,42 +437,18 @@ def _process_together(delivery_ids: list[int], *, now: datetime, gather: int) ->
 
 
 def _mark_processed(done: list[tuple[WebhookDelivery, Shop]], *, now: datetime) -> None:
-    """One statement for the batch (Django's bulk_update costs more than the processing)."""
-    if not done:
-        return
-    cases = {"shop_id": [], "outcome": [], "platform_customer_id": []}
-    params: dict[str, list] = {name: [] for name in cases}
-    for delivery, shop in done:
-        for name, value in (
-            ("shop_id", shop.pk),
-            ("outcome", delivery.outcome),
-            ("platform_customer_id", delivery.platform_customer_id),
-        ):
-            cases[name].append("WHEN %s THEN %s")
-            params[name] += [delivery.pk, value]
-    ids = [delivery.pk for delivery, _ in done]
-    sets = ", ".join(f"{name} = CASE id {' '.join(whens)} END" for name, whens in cases.items())
-    # Only fixed column names and placeholders are put together here; values are bound.
-    sql = (
-        f"UPDATE shopify_webhookdelivery SET {sets}, status = %s, attempts = attempts + 1, "  # noqa: S608
-        f"last_error = '', next_attempt_at = NULL, processed_at = %s "
-        f"WHERE id IN ({', '.join(['%s'] * len(ids))})"
+    """The batch's deliveries processed, in one statement."""
+    update_by_id(
+        table="shopify_webhookdelivery",
+        per_row={
+            "shop_id": {d.pk: shop.pk for d, shop in done},
+            "outcome": {d.pk: d.outcome for d, _ in done},
+            "platform_customer_id": {d.pk: d.platform_customer_id for d, _ in done},
+        },
+        same="status = %s, attempts = attempts + 1, last_error = '', next_attempt_at = NULL, "
+        "processed_at = %s",
+        same_params=[DeliveryStatus.PROCESSED, now],
     )
-    processed_at = (
-        now if connection.vendor == "postgresql" else connection.ops.adapt_datetimefield_value(now)
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            sql,
-            [
-                *params["shop_id"],
-                *params["outcome"],
-                *params["platform_customer_id"],
-                DeliveryStatus.PROCESSED,
-                processed_at,
-                *ids,
-            ],
-        )
 
 
 def _occurred_at(delivery: WebhookDelivery) -> datetime:
