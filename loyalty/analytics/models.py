@@ -78,12 +78,25 @@ class CustomerDay(models.Model):
     orders = models.PositiveIntegerField(default=0)
     revenue = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0"))
     points_activity = models.BooleanField(default=False, help_text="Earned or redeemed points.")
+    # The customer's neighbouring days (`link_customer_days` keeps them true), so that distinct
+    # customers over any period are counted in one pass over its rows, without grouping: a
+    # customer is counted on the first day of the period they ordered on (no order day since
+    # the period began), a one-order customer where that day is also their last in the period.
+    prev_order_day = models.DateField(null=True, blank=True, help_text="Last earlier order day.")
+    next_order_day = models.DateField(null=True, blank=True, help_text="Next later order day.")
+    prev_active_day = models.DateField(
+        null=True, blank=True, help_text="Last earlier day with orders or points activity."
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["shop", "day", "customer_key"], name="customerday_unique_per_shop_day"
             ),
+        ]
+        indexes = [
+            # A customer's days in order: relinking the customers of a day rolled up again.
+            models.Index(fields=["shop", "customer_key", "day"], name="customerday_by_customer"),
         ]
 
     def __str__(self) -> str:

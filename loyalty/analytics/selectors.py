@@ -241,26 +241,35 @@ def _stored_window(end: ShopDay | None, first: date, last: date) -> dict | None:
 def analytics_customer_figures(*, shop: Shop, first: date, last: date) -> dict:
     """Distinct customers over the period: who ordered (members and not), who ordered twice
     or more, which members were active. A customer is a member when their orders were a
-    member's (`member_id` set)."""
+    member's (`member_id` set).
+
+    One pass over the period's customer days, counting without grouping: each customer is
+    counted on their first order day in the period (their previous order day, if any, is
+    before it), a one-order customer on a day with one order that is also their last order day
+    in the period (the next is after it), an active member on their first active day in it."""
     rows = CustomerDay.objects.filter(shop=shop, day__gte=first, day__lte=last)
-    active = (
-        rows.filter(Q(orders__gt=0) | Q(points_activity=True), member__isnull=False)
-        .values("member_id")
-        .distinct()
-        .count()
+    first_order = Q(orders__gt=0) & (Q(prev_order_day__isnull=True) | Q(prev_order_day__lt=first))
+    only_order = (
+        first_order & Q(orders=1) & (Q(next_order_day__isnull=True) | Q(next_order_day__gt=last))
     )
-    per_customer = (
-        rows.filter(orders__gt=0)
-        .values("customer_key")
-        .annotate(orders=Sum("orders"), as_member=Count("id", filter=Q(member__isnull=False)))
-        .order_by()
+    member = Q(member__isnull=False)
+    first_active = (
+        member
+        & (Q(orders__gt=0) | Q(points_activity=True))
+        & (Q(prev_active_day__isnull=True) | Q(prev_active_day__lt=first))
     )
-    member = Q(as_member__gt=0)
-    counts = per_customer.aggregate(
-        buyers=Count("customer_key"),
-        member_buyers=Count("customer_key", filter=member),
-        member_repeat_buyers=Count("customer_key", filter=member & Q(orders__gte=2)),
-        nonmember_buyers=Count("customer_key", filter=~member),
-        nonmember_repeat_buyers=Count("customer_key", filter=~member & Q(orders__gte=2)),
+    counts = rows.aggregate(
+        active_members=Count("id", filter=first_active),
+        member_buyers=Count("id", filter=first_order & member),
+        member_once=Count("id", filter=only_order & member),
+        nonmember_buyers=Count("id", filter=first_order & ~member),
+        nonmember_once=Count("id", filter=only_order & ~member),
     )
-    return {"active_members": active, **counts}
+    return {
+        "active_members": counts["active_members"],
+        "buyers": counts["member_buyers"] + counts["nonmember_buyers"],
+        "member_buyers": counts["member_buyers"],
+        "member_repeat_buyers": counts["member_buyers"] - counts["member_once"],
+        "nonmember_buyers": counts["nonmember_buyers"],
+        "nonmember_repeat_buyers": counts["nonmember_buyers"] - counts["nonmember_once"],
+    }

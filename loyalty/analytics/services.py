@@ -17,6 +17,7 @@ change each day by issued - redeemed - expired - taken back):
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -45,6 +46,7 @@ from loyalty.analytics.selectors import WINDOWS, analytics_customer_figures
 from loyalty.earning.models import OrderRecord
 from loyalty.ledger.models import EntryKind, LedgerEntry
 from loyalty.members.models import Member
+from loyalty.members.services import redacted_customer_id
 from loyalty.rewards.models import Redemption, RedemptionStatus
 from loyalty.shops.models import Shop
 from loyalty.tiers.models import Tier, TierHistory
@@ -113,8 +115,12 @@ def analytics_rollup_day(
         # The day's row first, locked: two roll-ups of the same day take turns.
         ShopDay.objects.get_or_create(shop=shop, day=day, defaults={"computed_at": now})
         row = ShopDay.objects.select_for_update().get(shop=shop, day=day)
-        CustomerDay.objects.filter(shop=shop, day=day).delete()
+        before = CustomerDay.objects.filter(shop=shop, day=day)
+        keys = set(before.values_list("customer_key", flat=True))
+        before.delete()
         _insert_customer_days(shop, bounds)
+        keys.update(before.values_list("customer_key", flat=True))
+        link_customer_days(shop_id=shop.pk, keys=keys)
         figures = {
             **_member_figures(shop, bounds),
             **_points_figures(shop, bounds),
@@ -269,6 +275,75 @@ def _tier_distribution(shop: Shop, bounds: DayBounds) -> list[dict]:
 
 
 # --- customers of the day ---------------------------------------------------------------------
+
+# Keys per relinking statement (a day of a big shop has tens of thousands of customers; SQLite
+# takes at most 32,766 parameters).
+LINK_CHUNK = 2_000
+
+# Each of a customer's days with its neighbours, by window functions over the customer's days
+# (CASE rather than FILTER: SQLite 3.40 applies a window aggregate's FILTER wrongly over a
+# frame), written only where they changed.
+_LINK_SQL = """
+UPDATE {table} SET prev_order_day = w.prev_order, next_order_day = w.next_order,
+    prev_active_day = w.prev_active
+FROM (
+    SELECT id,
+        MAX(CASE WHEN orders > 0 THEN day END) OVER before_ AS prev_order,
+        MIN(CASE WHEN orders > 0 THEN day END) OVER after_ AS next_order,
+        MAX(CASE WHEN orders > 0 OR points_activity THEN day END) OVER before_ AS prev_active
+    FROM {table}
+    WHERE shop_id = %s {keys}
+    WINDOW before_ AS (PARTITION BY customer_key ORDER BY day
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
+           after_ AS (PARTITION BY customer_key ORDER BY day
+                      ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)
+) AS w
+WHERE {table}.id = w.id AND (
+    {table}.prev_order_day IS DISTINCT FROM w.prev_order
+    OR {table}.next_order_day IS DISTINCT FROM w.next_order
+    OR {table}.prev_active_day IS DISTINCT FROM w.prev_active
+)
+"""
+
+
+def analytics_customer_redact(
+    *, shop: Shop, platform_customer_id: str, emails: Iterable[str] = ()
+) -> int:
+    """Erase who a customer was from the customer days: the days keyed by their customer id or
+    by one of `emails` (guest orders) are keyed by a stand-in instead (the same stand-in the
+    order records get, so a day rolled up again agrees), and keep counting as one customer.
+    Returns how many rows changed. Members' days are keyed by member id: nothing to erase."""
+    renames = {
+        f"c{platform_customer_id}": "c"
+        + redacted_customer_id(shop=shop, platform_customer_id=platform_customer_id)
+    }
+    for email in {e.strip().lower() for e in emails if e and e.strip()}:
+        renames[f"e{email}"] = "e" + redacted_customer_id(
+            shop=shop, platform_customer_id=f"email:{email}"
+        )
+    return sum(
+        CustomerDay.objects.filter(shop=shop, customer_key=old).update(customer_key=new)
+        for old, new in renames.items()
+    )
+
+
+def link_customer_days(*, shop_id: int, keys: set[str] | None = None) -> None:
+    """Set the neighbouring days (`prev_order_day`, `next_order_day`, `prev_active_day`) of
+    the customer days of `keys` (the customers of a day just rolled up, before and after), or
+    of every customer of the shop (`keys` None: a backfill, the migration)."""
+    table = connection.ops.quote_name(CustomerDay._meta.db_table)
+    with connection.cursor() as cursor:
+        if keys is None:
+            cursor.execute(_LINK_SQL.format(table=table, keys=""), [shop_id])
+            return
+        ordered = sorted(keys)
+        for start in range(0, len(ordered), LINK_CHUNK):
+            chunk = ordered[start : start + LINK_CHUNK]
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(
+                _LINK_SQL.format(table=table, keys=f"AND customer_key IN ({marks})"),
+                [shop_id, *chunk],
+            )
 
 
 def _insert_customer_days(shop: Shop, bounds: DayBounds) -> None:

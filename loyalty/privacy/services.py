@@ -6,8 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from loyalty.analytics.services import analytics_customer_redact
+from loyalty.earning.models import OrderRecord
 from loyalty.earning.services import order_records_redact
 from loyalty.ledger.models import LedgerEntry
 from loyalty.members.models import Member
@@ -124,6 +127,21 @@ def privacy_customer_redact(
         )
         if request is None:
             return None
+        # Their emails as the stored orders and the member know them, read before both erase
+        # them: guests' analytics days are keyed by email.
+        emails = list(
+            OrderRecord.objects.filter(
+                Q(platform_customer_id=platform_customer_id) | Q(order_id__in=list(order_ids)),
+                shop=shop,
+            ).values_list("email", flat=True)
+        ) + list(
+            Member.objects.filter(shop=shop, platform_customer_id=platform_customer_id)
+            .exclude(email="")
+            .values_list("email", flat=True)
+        )
+        analytics_customer_redact(
+            shop=shop, platform_customer_id=platform_customer_id, emails=emails
+        )
         member = member_redact(shop=shop, platform_customer_id=platform_customer_id)
         scrubbed = scrub_records(shop, platform_customer_id)
         scrubbed += order_records_redact(

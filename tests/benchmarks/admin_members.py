@@ -198,6 +198,71 @@ def generate() -> tuple:
     return shop, gold
 
 
+# The analytics roll-ups such a shop would have: a customer day for each day a member earned (an
+# order, points activity), 300,000 customers who are not members with 3 orders each over three
+# years, then every customer day linked to its neighbours (what the migration does to a big
+# shop), and each day's shop figures summed from its customer days.
+CUSTOMER_DAYS_SQL = [
+    """
+    INSERT INTO analytics_customerday (shop_id, day, customer_key, member_id, orders, revenue,
+                                       points_activity)
+    SELECT shop_id, (created_at AT TIME ZONE 'UTC')::date, 'm' || member_id, member_id,
+           count(*), sum(points) * 0.75, true
+    FROM ledger_ledgerentry WHERE shop_id = %(shop)s GROUP BY 1, 2, 3, 4
+    """,
+    """
+    INSERT INTO analytics_customerday (shop_id, day, customer_key, member_id, orders, revenue,
+                                       points_activity)
+    SELECT %(shop)s, date '2023-01-01' + ((n * 7 + k * 41) %% 1120)::int, 'c' || (7000000 + n),
+           NULL, 1, 20 + (n %% 80), false
+    FROM generate_series(1, 300000) AS n CROSS JOIN generate_series(1, 3) AS k
+    ON CONFLICT DO NOTHING
+    """,
+]
+SHOP_DAYS_SQL = """
+INSERT INTO analytics_shopday (
+    shop_id, day, members_enrolled, members_total, members_active, points_issued,
+    points_redeemed, points_expired, points_taken_back, points_pending_end, points_balance_end,
+    redemptions, redemptions_value, member_orders, member_revenue, nonmember_orders,
+    nonmember_revenue, reward_orders, reward_revenue, tiers, windows, computed_at
+)
+SELECT %(shop)s, day, 0, 0, count(member_id), sum(orders) FILTER (WHERE member_id IS NOT NULL),
+       0, 0, 0, 0, 0, 0, 0,
+       coalesce(sum(orders) FILTER (WHERE member_id IS NOT NULL), 0),
+       coalesce(sum(revenue) FILTER (WHERE member_id IS NOT NULL), 0),
+       coalesce(sum(orders) FILTER (WHERE member_id IS NULL), 0),
+       coalesce(sum(revenue) FILTER (WHERE member_id IS NULL), 0), 0, 0, '[]', '{}', now()
+FROM analytics_customerday WHERE shop_id = %(shop)s GROUP BY day
+"""
+
+
+def generate_analytics(shop) -> None:
+    from django.db import connection, transaction
+
+    from loyalty.analytics.models import CustomerDay
+    from loyalty.analytics.services import link_customer_days
+
+    if CustomerDay.objects.filter(shop=shop).exists():
+        say("reusing the analytics roll-ups")
+        return
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        for sql in CUSTOMER_DAYS_SQL:
+            cursor.execute(sql, {"shop": shop.pk})
+        say(f"customer days written ({time.perf_counter() - started:.0f} s)")
+        linking = time.perf_counter()
+        link_customer_days(shop_id=shop.pk)
+        say(f"every customer day linked in {time.perf_counter() - linking:.0f} s")
+        cursor.execute(SHOP_DAYS_SQL, {"shop": shop.pk})
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE analytics_customerday")
+        cursor.execute("VACUUM ANALYZE analytics_shopday")
+    say(
+        f"{CustomerDay.objects.filter(shop=shop).count():,} customer days, generated in "
+        f"{time.perf_counter() - started:.0f} s"
+    )
+
+
 def measure(client, path: str, shop) -> tuple[float, float, int]:
     from tests.merchant_admin.helpers import admin_get
 
@@ -293,6 +358,19 @@ def main() -> int:
     rolled_in = time.perf_counter() - started
     report("dashboard, today's roll-up", *measure(client, "/app/", shop))
     say(f"(today's roll-up itself, the hourly task's work: {rolled_in:.1f} s)")
+    generate_analytics(shop)
+    say("")
+    for label, path in (
+        (
+            "analytics, 89 days (custom)",
+            "/app/analytics/?period=custom&start=2025-03-01&end=2025-05-28",
+        ),
+        (
+            "analytics, a year (custom)",
+            "/app/analytics/?period=custom&start=2025-01-01&end=2025-12-31",
+        ),
+    ):
+        report(label, *measure(client, path, shop))
     say("\nplans of the list queries:")
     for label, path in pages[:5]:
         say(f"  {label}: {plan_of(path, shop)}")

@@ -629,3 +629,52 @@ def test_the_same_privacy_request_delivered_twice_is_handled_once(client, shop):
     assert PrivacyRequest.objects.count() == 1
     delivery.refresh_from_db()
     assert delivery.outcome == "already handled"
+
+
+def test_customer_redact_erases_them_from_the_analytics_customer_days(client, shop):
+    from loyalty.analytics.models import CustomerDay
+    from loyalty.analytics.selectors import analytics_customer_figures
+    from loyalty.analytics.services import analytics_rollup_day, shop_zone
+    from loyalty.earning.models import OrderRecord
+
+    # A customer the merchant excluded from the program: their orders are counted as a
+    # non-member's, keyed by customer id.
+    MemberFactory(shop=shop, platform_customer_id="42", status=MemberStatus.EXCLUDED)
+    post_webhook(client, "orders/paid", order_payload(order_id=2, customer_id=42, email="b@x.io"))
+    post_webhook(client, "orders/paid", order_payload(order_id=3, customer_id=42, email="b@x.io"))
+    post_webhook(
+        client, "orders/paid", order_payload(order_id=77, customer_id=None, email="Guest@X.io")
+    )
+    post_webhook(client, "orders/paid", order_payload(order_id=5, customer_id=43, email="c@x.io"))
+    paid = OrderRecord.objects.get(order_id="2").paid_at
+    day = paid.astimezone(shop_zone(shop)).date()
+    analytics_rollup_day(shop=shop, day=day)
+    before = analytics_customer_figures(shop=shop, first=day, last=day)
+    member_key = f"m{Member.objects.get(platform_customer_id='43').pk}"
+    assert set(CustomerDay.objects.values_list("customer_key", flat=True)) == {
+        "c42",
+        "eguest@x.io",
+        member_key,
+    }
+
+    post_webhook(
+        client,
+        "customers/redact",
+        {"customer": {"id": 42, "email": "b@x.io"}, "orders_to_redact": [77]},
+    )
+
+    keys = set(CustomerDay.objects.values_list("customer_key", flat=True))
+    assert not {"c42", "eguest@x.io"} & keys
+    assert len(keys) == 3
+    assert not any("42" in key[:3] or "guest" in key for key in keys)
+    assert member_key in keys  # another customer keeps their day
+    # The figures do not change: the stand-ins count as the same customers.
+    assert analytics_customer_figures(shop=shop, first=day, last=day) == before
+    assert (before["buyers"], before["nonmember_repeat_buyers"]) == (3, 1)
+    # The day rolled up again from the scrubbed order records: the guest order the request
+    # named is now known as the customer's (one customer with three orders), under the same
+    # stand-in, and nothing personal comes back.
+    analytics_rollup_day(shop=shop, day=day)
+    after = analytics_customer_figures(shop=shop, first=day, last=day)
+    assert (after["buyers"], after["nonmember_repeat_buyers"]) == (2, 1)
+    assert set(CustomerDay.objects.values_list("customer_key", flat=True)) <= keys
