@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from loyalty.shops.models import Shop
+from loyalty.shops.services import shop_storefront_seen
 from storefront_widget.crossorigin import Refused, cross_origin_api, installed_shop
 from storefront_widget.models import WidgetSettings
 from storefront_widget.state import storefront_state_json
@@ -44,6 +45,8 @@ def signed_customer(*methods: str):
 
 @signed_customer("GET")
 def widget_state(request: HttpRequest) -> HttpResponse:
+    if request.platform_customer_id:  # a signed shopper: the store's own page asked
+        shop_storefront_seen(shop=request.shop)
     body = storefront_state_json(
         shop=request.shop, platform_customer_id=request.platform_customer_id
     )

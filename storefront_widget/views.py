@@ -28,6 +28,7 @@ from loyalty.platforms.shopify.products import Facts, product_facts_load
 from loyalty.rewards import services as rewards
 from loyalty.rewards.models import RedemptionStatus, Reward
 from loyalty.rewards.selectors import redemption_as_dict
+from loyalty.shops.services import shop_storefront_seen
 from storefront_widget.earn import product_points
 from storefront_widget.state import storefront_catalogue, storefront_state_json
 
@@ -35,6 +36,7 @@ from storefront_widget.state import storefront_catalogue, storefront_state_json
 @require_GET
 @app_proxy
 def proxy_state(request: HttpRequest) -> HttpResponse:
+    shop_storefront_seen(shop=request.shop)
     body = storefront_state_json(
         shop=request.shop, platform_customer_id=request.platform_customer_id
     )

@@ -119,3 +119,11 @@ def shopify_shop(shopify_standin, db):
     from tests.platforms.shopify.helpers import SHOP
 
     return install_with_code(shop_domain=SHOP, code=shopify_standin.issue_code(SHOP))
+
+
+@pytest.fixture(autouse=True)
+def _storefront_seen_forgotten():
+    """Which shops' storefronts this process recorded is per process: forgotten per test."""
+    from loyalty.shops.services import shop_storefront_seen_forget
+
+    shop_storefront_seen_forget()

@@ -84,3 +84,11 @@ def navigation(*, current_url_name: str, language: str) -> list[NavItem]:
         )
         items.append(NavItem(url_name, str(label), with_locale(href, language), current))
     return items
+
+
+def theme_editor_url(*, shop_domain: str) -> str:
+    """The theme editor with Setia's app embed switched on, ready to save."""
+    return (
+        f"https://{shop_domain}/admin/themes/current/editor?context=apps"
+        f"&activateAppId={settings.SHOPIFY_API_KEY}/setia-launcher"
+    )

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from loyalty.imports.models import ImportJob, ImportStatus
 from loyalty.ledger.models import EntryKind, LedgerEntry
 from loyalty.ledger.services import IdempotencyKeyReused, InsufficientPoints
 from loyalty.members.models import Member
@@ -28,10 +29,11 @@ from loyalty.merchant_admin.forms import (
     ReplayForm,
 )
 from loyalty.merchant_admin.pages import see_other
-from loyalty.merchant_admin.shell import reverse_if_defined
+from loyalty.merchant_admin.shell import reverse_if_defined, theme_editor_url
 from loyalty.platforms.shopify.embedded import embedded_admin
 from loyalty.privacy.models import PrivacyRequest, PrivacyRequestKind
 from loyalty.rewards.models import RedemptionStatus
+from loyalty.shops.models import OnboardingStep
 from loyalty.tiers.models import TierChange
 
 # Where a ledger entry came from, as the merchant reads it: by source, or by kind.
@@ -95,18 +97,41 @@ def _query(params: dict) -> str:
 # --- home -------------------------------------------------------------------------------------
 
 
-def home_checklist(*, shop, summary: selectors.ShopSummary) -> list[dict]:
-    """The dashboard's "getting started" steps. A placeholder the areas fill in: each step
-    links to its area when that area exists."""
+def home_checklist(*, shop, summary: selectors.ShopSummary) -> list[dict] | None:
+    """The dashboard's "getting started" steps, each done or not from what the shop has, until
+    the widget answers the shop's storefront (it is enabled in the theme): None from then on."""
+    if shop.storefront_seen_at is not None:
+        return None
     steps = [
-        ("admin-program", _("Set how members earn points and the rewards they can get"), False),
-        ("admin-widget", _("Choose the look of the widget and enable it in your theme"), False),
-        ("admin-imports", _("Bring members and balances from your previous app"), False),
-        ("admin-members", _("Welcome your first members"), summary.members > 0),
+        (
+            "admin-program",
+            _("Set how members earn points and the rewards they can get"),
+            shop.program.onboarding in (OnboardingStep.FINISHED, OnboardingStep.SKIPPED),
+            "",
+        ),
+        (
+            "admin-widget",
+            _("Choose the look of the widget and enable it in your theme"),
+            False,
+            theme_editor_url(shop_domain=shop.domain),
+        ),
+        (
+            "admin-imports",
+            _("Bring members and balances from your previous app"),
+            ImportJob.objects.filter(shop=shop, status=ImportStatus.DONE).exists(),
+            "",
+        ),
+        ("admin-members", _("Welcome your first members"), summary.members > 0, ""),
     ]
     return [
-        {"label": label, "href": reverse_if_defined(url_name) or "", "done": done}
-        for url_name, label, done in steps
+        {
+            "label": label,
+            "href": reverse_if_defined(url_name) or "",
+            "done": done,
+            "theme_editor": editor,
+            "optional": url_name == "admin-imports",
+        }
+        for url_name, label, done, editor in steps
     ]
 
 

@@ -25,6 +25,12 @@ class Shop(models.Model):
     iana_timezone = models.CharField(max_length=64, default="UTC")
     installed_at = models.DateTimeField(null=True, blank=True)
     uninstalled_at = models.DateTimeField(null=True, blank=True)
+    storefront_seen_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the widget last answered the shop's storefront (the theme's app embed "
+        "or the script tag), to the hour: the dashboard's checklist ends once it has.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -90,6 +96,16 @@ class TierDowngrade(models.TextChoices):
     GRACE = "grace", "After a grace period below the threshold"
 
 
+class OnboardingStep(models.TextChoices):
+    """Where a shop is in the admin's three onboarding steps, in order; the last two end it."""
+
+    RATE = "rate", "Earn rate"
+    REWARDS = "rewards", "Starter rewards"
+    WIDGET = "widget", "Widget"
+    FINISHED = "finished", "Finished"
+    SKIPPED = "skipped", "Skipped"
+
+
 class Program(models.Model):
     """A shop's loyalty program settings. Defaults are the contract's default program."""
 
@@ -150,6 +166,12 @@ class Program(models.Model):
         default=False, help_text="A reward code that expires unused gives its points back."
     )
     is_active = models.BooleanField(default=True)
+    onboarding = models.CharField(
+        max_length=16,
+        choices=OnboardingStep.choices,
+        default=OnboardingStep.RATE,
+        help_text="The onboarding step the admin continues with (finished or skipped: none).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

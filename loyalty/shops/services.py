@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from loyalty.core.memo import ProcessMemo
 from loyalty.rewards.services import reward_ensure_default
 from loyalty.shops.models import Platform, Program, Shop
 
@@ -109,3 +111,27 @@ def shop_uninstall(*, shop: Shop, at: datetime | None) -> bool:
         _set_tokens(shop, Tokens(access_token="", scopes=""))
         shop.save()
     return True
+
+
+# Shops whose storefront this process has recorded in the last hour: the widget asks on every
+# page a shopper views, and the dashboard needs to know only that it does.
+_seen = ProcessMemo()
+SEEN_EVERY = timedelta(hours=1)
+
+
+def shop_storefront_seen(*, shop: Shop, now: datetime | None = None) -> None:
+    """Record that the widget answered `shop`'s storefront (a signed request from the theme's
+    app embed, or the script tag's): at most one UPDATE per process and shop an hour, and
+    none when another process recorded it within the hour."""
+    if _seen.get(shop.pk):
+        return
+    now = now or timezone.now()
+    Shop.objects.filter(pk=shop.pk).filter(
+        Q(storefront_seen_at__isnull=True) | Q(storefront_seen_at__lt=now - SEEN_EVERY)
+    ).update(storefront_seen_at=now)
+    _seen.put(shop.pk, True, seconds=SEEN_EVERY.total_seconds())
+
+
+def shop_storefront_seen_forget() -> None:
+    """Forget which shops this process recorded (tests)."""
+    _seen.forget()

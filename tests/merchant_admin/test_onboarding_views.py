@@ -137,6 +137,23 @@ def test_a_merchant_who_left_during_onboarding_comes_back_to_the_next_step(clien
     ]
 
 
+def test_a_merchant_who_finished_and_goes_back_to_a_step_does_not_start_again(client, shop):
+    admin_post(client, "/app/program/onboarding/widget/", shop)
+    assert Program.objects.get(shop=shop).onboarding == "finished"
+
+    admin_post(
+        client,
+        "/app/program/onboarding/",
+        shop,
+        {"points_name": "stars", "points_per_currency_unit": "3"},
+    )
+    admin_post(client, "/app/program/onboarding/rewards/", shop, {"preset": "shipping"})
+
+    program = Program.objects.get(shop=shop)
+    assert (program.onboarding, program.points_name) == ("finished", "stars")
+    assert admin_get(client, "/app/program/", shop).status_code == 200
+
+
 def test_choosing_the_starter_rewards_twice_adds_them_once(client, shop):
     admin_post(client, "/app/program/onboarding/rewards/", shop, {"preset": "ladder"})
 

@@ -12,6 +12,7 @@ from django.test import override_settings
 from loyalty.audit.models import AuditEntry
 from loyalty.earning.models import EarnRule
 from loyalty.merchant_admin.program.selectors import ONBOARDING_FINISHED
+from loyalty.merchant_admin.program.services import onboarding_finish
 from loyalty.rewards.models import Reward
 from loyalty.shops.models import Shop
 from tests.platforms.shopify.test_admin_browser import (  # noqa: F401 - fixtures
@@ -85,7 +86,7 @@ def test_a_fresh_shop_walks_through_onboarding_to_a_live_program(browser, instal
 
 def test_an_earn_rule_edited_refused_then_saved(browser, installed):  # noqa: F811
     shop = Shop.objects.get(domain=SHOP)
-    AuditEntry.objects.create(shop=shop, actor="staff:1", action=ONBOARDING_FINISHED)
+    onboarding_finish(shop=shop, actor="staff:1")
     rule = EarnRule.objects.create(
         shop=shop,
         name="Batik collection x2",
@@ -138,7 +139,7 @@ def test_an_earn_rule_edited_refused_then_saved(browser, installed):  # noqa: F8
 
 def test_a_free_product_reward_shows_its_fields_and_needs_its_variant(browser, installed):  # noqa: F811
     shop = Shop.objects.get(domain=SHOP)
-    AuditEntry.objects.create(shop=shop, actor="staff:1", action=ONBOARDING_FINISHED)
+    onboarding_finish(shop=shop, actor="staff:1")
     with override_settings(DEBUG=True):
         page, frame = admin_frame(browser, installed)
         page.set_viewport_size({"width": 1280, "height": 900})

@@ -10,6 +10,7 @@ import pytest
 from loyalty.audit.models import AuditEntry
 from loyalty.earning.models import ActionRule, EarnRule
 from loyalty.merchant_admin.program.selectors import ONBOARDING_FINISHED
+from loyalty.merchant_admin.program.services import onboarding_finish
 from loyalty.rewards.models import Reward
 from loyalty.rewards.services import reward_ensure_default
 from loyalty.shops.models import Program
@@ -39,7 +40,7 @@ def _installed_shop(domain, **kwargs):
 def shop():
     """A shop that has been through onboarding (the program page is its home)."""
     shop = _installed_shop("batik-aisyah.myshopify.com", currency="MYR")
-    AuditEntry.objects.create(shop=shop, actor="staff:1", action=ONBOARDING_FINISHED)
+    onboarding_finish(shop=shop, actor="staff:1")
     return shop
 
 
@@ -305,7 +306,7 @@ def test_a_product_rule_created_with_only_what_applies_to_it(client, shop):
 
 def test_a_campaign_for_some_tiers_in_the_shops_timezone(client):
     shop = _installed_shop("kl-store.myshopify.com", iana_timezone="Asia/Kuala_Lumpur")
-    AuditEntry.objects.create(shop=shop, actor="staff:1", action=ONBOARDING_FINISHED)
+    onboarding_finish(shop=shop, actor="staff:1")
     TierFactory(shop=shop, name="Gold", threshold=1000)
     data = {
         "name": "Double weekend",

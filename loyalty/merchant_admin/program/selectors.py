@@ -11,14 +11,13 @@ from django.utils.translation import gettext_lazy as _
 from loyalty.audit.models import AuditEntry
 from loyalty.earning import engine
 from loyalty.rewards.models import Reward
-from loyalty.shops.models import Program, Shop
+from loyalty.shops.models import OnboardingStep, Program, Shop
 
 EXAMPLE_ORDER = Decimal("100.00")
-# Onboarding's state is the audit log itself: a shop has finished (or skipped) onboarding once
-# one of these entries exists. No extra column, and the log says who did it and when.
+# Onboarding's audit actions (who did each step, when); the step a shop is at is the program's
+# `onboarding` field.
 ONBOARDING_FINISHED = "program.onboarding_finish"
 ONBOARDING_SKIPPED = "program.onboarding_skip"
-# The steps done on the way (a merchant who leaves for the widget page comes back to step 3).
 ONBOARDING_RATE = "program.onboarding_rate"
 ONBOARDING_REWARDS = "program.onboarding_rewards"
 
@@ -87,9 +86,7 @@ def starter_rewards_plan(*, shop: Shop, preset: str) -> list[StarterReward]:
 
 
 def onboarding_done(*, shop: Shop) -> bool:
-    return AuditEntry.objects.filter(
-        shop=shop, action__in=(ONBOARDING_FINISHED, ONBOARDING_SKIPPED)
-    ).exists()
+    return shop.program.onboarding in (OnboardingStep.FINISHED, OnboardingStep.SKIPPED)
 
 
 TARGET_LABELS = {
@@ -109,18 +106,16 @@ def audit_target_label(entry: AuditEntry) -> str:
     return f"{kind} {entry.target_id}".strip()
 
 
+ONBOARDING_PAGES = {
+    OnboardingStep.RATE: "admin-program-onboarding",
+    OnboardingStep.REWARDS: "admin-program-onboarding-rewards",
+    OnboardingStep.WIDGET: "admin-program-onboarding-widget",
+}
+
+
 def onboarding_next_step(*, shop: Shop) -> str:
     """The url name of the onboarding step to continue with."""
-    done = set(
-        AuditEntry.objects.filter(
-            shop=shop, action__in=(ONBOARDING_RATE, ONBOARDING_REWARDS)
-        ).values_list("action", flat=True)
-    )
-    if ONBOARDING_REWARDS in done:
-        return "admin-program-onboarding-widget"
-    if ONBOARDING_RATE in done:
-        return "admin-program-onboarding-rewards"
-    return "admin-program-onboarding"
+    return ONBOARDING_PAGES.get(shop.program.onboarding, "admin-program-onboarding")
 
 
 def money(amount: Decimal | None, currency: str) -> str:

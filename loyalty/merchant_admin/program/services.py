@@ -14,13 +14,13 @@ from loyalty.audit.services import audit_record, audit_snapshot
 from loyalty.earning.models import ActionRule, EarnRule
 from loyalty.merchant_admin.program.selectors import (
     ONBOARDING_FINISHED,
+    ONBOARDING_RATE,
     ONBOARDING_REWARDS,
     ONBOARDING_SKIPPED,
-    onboarding_done,
     starter_rewards_plan,
 )
 from loyalty.rewards.models import Reward
-from loyalty.shops.models import Program, Shop
+from loyalty.shops.models import OnboardingStep, Program, Shop
 from loyalty.tiers.models import Tier
 from loyalty.tiers.services import tier_create
 
@@ -230,12 +230,33 @@ def reward_set_enabled(*, shop: Shop, actor: str, reward: Reward, enabled: bool)
 # --- onboarding -------------------------------------------------------------------------------
 
 
+ONBOARDING_ORDER = list(OnboardingStep)
+
+
+def onboarding_advance(*, program: Program, step: OnboardingStep) -> None:
+    """Move the (locked) program's onboarding forward to `step`; never back, never out of
+    finished or skipped (a merchant who goes back to step 1 later does not start again)."""
+    if ONBOARDING_ORDER.index(step) > ONBOARDING_ORDER.index(program.onboarding) and (
+        program.onboarding not in (OnboardingStep.FINISHED, OnboardingStep.SKIPPED)
+    ):
+        program.onboarding = step
+        program.save(update_fields=["onboarding", "updated_at"])
+
+
+def onboarding_set_rate(*, shop: Shop, actor: str, changes: dict) -> None:
+    """Step 1: the earn rate (audited as such)."""
+    with transaction.atomic():
+        program_update(shop=shop, actor=actor, changes=changes, action=ONBOARDING_RATE)
+        program = Program.objects.select_for_update().get(shop=shop)
+        onboarding_advance(program=program, step=OnboardingStep.REWARDS)
+
+
 def onboarding_add_rewards(*, shop: Shop, actor: str, preset: str) -> list[Reward]:
     """Add a starter reward set. A reward the shop already offers (enabled, same kind and
     value, like the default 5 off) is not added again, so submitting twice changes nothing."""
     created = []
     with transaction.atomic():
-        Program.objects.select_for_update().get(shop=shop)  # one onboarding submit at a time
+        program = Program.objects.select_for_update().get(shop=shop)  # one submit at a time
         for starter in starter_rewards_plan(shop=shop, preset=preset):
             if starter.existing is None:
                 values = {
@@ -252,6 +273,7 @@ def onboarding_add_rewards(*, shop: Shop, actor: str, preset: str) -> list[Rewar
             target=shop.program,
             note=f"Starter set {preset}: {len(created)} reward(s) added.",
         )
+        onboarding_advance(program=program, step=OnboardingStep.WIDGET)
     return created
 
 
@@ -259,12 +281,17 @@ def onboarding_finish(*, shop: Shop, actor: str, skipped: bool = False) -> None:
     """Mark onboarding finished (or skipped); the program page stops sending the merchant to
     it. Finishing twice records once."""
     with transaction.atomic():
-        Program.objects.select_for_update().get(shop=shop)
-        if onboarding_done(shop=shop):
+        program = Program.objects.select_for_update().get(shop=shop)
+        if program.onboarding in (OnboardingStep.FINISHED, OnboardingStep.SKIPPED):
             return
+        onboarding_advance(
+            program=program,
+            step=OnboardingStep.SKIPPED if skipped else OnboardingStep.FINISHED,
+        )
+        shop.program.onboarding = program.onboarding
         audit_record(
             shop=shop,
             actor=actor,
             action=ONBOARDING_SKIPPED if skipped else ONBOARDING_FINISHED,
-            target=shop.program,
+            target=program,
         )

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from copy import copy
 
-from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
@@ -18,7 +17,6 @@ from loyalty.merchant_admin.pages import admin_view, request_actor, see_other
 from loyalty.merchant_admin.program import forms, services
 from loyalty.merchant_admin.program.selectors import (
     EXAMPLE_ORDER,
-    ONBOARDING_RATE,
     audit_action_label,
     audit_changes,
     audit_target_label,
@@ -28,6 +26,7 @@ from loyalty.merchant_admin.program.selectors import (
     onboarding_next_step,
     starter_rewards_plan,
 )
+from loyalty.merchant_admin.shell import theme_editor_url
 from loyalty.rewards.models import Reward, RewardKind
 from loyalty.tiers.models import Tier
 
@@ -354,8 +353,8 @@ def onboarding(request: HttpRequest) -> HttpResponse:
     shop = request.shop
     form = forms.EarnRateForm(_data(request), instance=copy(shop.program))
     if request.method == "POST" and form.is_valid():
-        services.program_update(
-            shop=shop, actor=request_actor(request), changes=_changes(form), action=ONBOARDING_RATE
+        services.onboarding_set_rate(
+            shop=shop, actor=request_actor(request), changes=_changes(form)
         )
         return see_other("admin-program-onboarding-rewards")
     return _page(
@@ -392,14 +391,6 @@ def _widget_url() -> str:
         return reverse("admin-widget")
     except NoReverseMatch:  # the widget area's page is not there yet
         return "/app/widget/"
-
-
-def theme_editor_url(*, shop_domain: str) -> str:
-    """The theme editor with Setia's app embed switched on, ready to save."""
-    return (
-        f"https://{shop_domain}/admin/themes/current/editor?context=apps"
-        f"&activateAppId={settings.SHOPIFY_API_KEY}/setia-launcher"
-    )
 
 
 @admin_view(methods=("GET", "POST"))
