@@ -19,15 +19,13 @@ from loyalty.earning.actions import (
 )
 from loyalty.earning.models import ActionKind
 from loyalty.ledger.models import LedgerEntry
-from loyalty.ledger.services import InsufficientPoints
 from loyalty.members.models import Member, MemberStatus
 from loyalty.members.services import BirthdayAlreadySet, member_set_birthday
 from loyalty.platforms.shopify.embedded import app_proxy
 from loyalty.platforms.shopify.errors import AdminApiError
 from loyalty.platforms.shopify.products import Facts, product_facts_load
-from loyalty.rewards import services as rewards
-from loyalty.rewards.models import RedemptionStatus, Reward
-from loyalty.rewards.selectors import redemption_as_dict
+from loyalty.rewards.answers import redeem_and_answer
+from loyalty.rewards.models import Reward
 from loyalty.shops.services import shop_storefront_seen
 from storefront_widget.earn import product_points
 from storefront_widget.state import storefront_catalogue, storefront_state_json
@@ -43,15 +41,6 @@ def proxy_state(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(body, content_type="application/json")
     response["Cache-Control"] = "private, no-store"
     return response
-
-
-_REFUSALS = {
-    rewards.RewardUnavailable: 404,
-    rewards.RewardLimitReached: 409,
-    rewards.RedemptionKeyReused: 409,
-    rewards.InvalidPoints: 400,
-    rewards.InvalidKey: 400,
-}
 
 
 @csrf_exempt  # no cookies: the app proxy signature is what proves the request
@@ -102,23 +91,10 @@ def redeem_answer(request: HttpRequest) -> JsonResponse:
         return error_response(
             code="insufficient_points", message="You have no points to redeem yet.", status=409
         )
-    try:
-        result = rewards.reward_redeem(
-            member=member, reward=reward, idempotency_key=key.strip(), points=points
-        )
-    except InsufficientPoints as refused:
-        return error_response(code=refused.code, message=str(refused), status=409)
-    except rewards.RateLimited as refused:
-        response = error_response(code=refused.code, message=refused.message, status=429)
-        response["Retry-After"] = str(refused.retry_after)
-        return response
-    except tuple(_REFUSALS) as refused:
-        return error_response(
-            code=refused.code, message=refused.message, status=_REFUSALS[type(refused)]
-        )
-    except (PlatformError, rewards.RedemptionError) as failed:
-        return error_response(code="platform_unavailable", message=str(failed), status=503)
-    return _redeem_answer(result.redemption)
+    answer = redeem_and_answer(
+        member=member, reward=reward, idempotency_key=key.strip(), points=points
+    )
+    return JsonResponse(answer.body, status=answer.status, headers=answer.headers)
 
 
 def _json_body(request: HttpRequest) -> dict | None:
@@ -127,28 +103,6 @@ def _json_body(request: HttpRequest) -> dict | None:
     except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
         return None
     return body if isinstance(body, dict) else None
-
-
-def _redeem_answer(redemption) -> JsonResponse:
-    if redemption.status == RedemptionStatus.PENDING:
-        response = error_response(
-            code="redemption_pending",
-            message="The store has not confirmed your code yet. Your points are held; try "
-            "again in a moment with the same idempotency_key.",
-            status=503,
-        )
-        response["Retry-After"] = "5"
-        return response
-    if redemption.status == RedemptionStatus.FAILED:
-        return error_response(
-            code="platform_unavailable",
-            message="The store could not create your code; your points were returned.",
-            status=503,
-        )
-    balance = Member.objects.values_list("points_balance", flat=True).get(pk=redemption.member_id)
-    response = JsonResponse({"redemption": redemption_as_dict(redemption), "balance": balance})
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 _DIGITS = re.compile(r"[0-9]{1,12}")

@@ -10,11 +10,28 @@ from django.utils import timezone
 
 from loyalty.api.models import ApiKey
 from loyalty.audit.services import audit_record
+from loyalty.ledger.services import IdempotencyKeyReused, LedgerResult
+from loyalty.members.models import Member
+from loyalty.merchant_admin.services import member_adjust
 from loyalty.shops.models import Shop
 
 KEY_PREFIX = "setia_"
 # last_used_at is written at most this often per key: not a write on every API call.
 LAST_USED_RESOLUTION = timedelta(minutes=5)
+# One adjustment moves at most this many points: far beyond any real correction, and far
+# inside what the ledger's 32-bit columns hold.
+MAX_ADJUSTMENT = 10_000_000
+# Member.points_balance and lifetime_earned are 32-bit integer columns.
+MAX_COUNTER = 2_147_483_647
+# The API's own idempotency key spaces: a client's key never meets a key of the admin's forms
+# (adjustments) or of the storefront's widget (redemptions). Ledger and redemption keys are
+# unique per shop and per member, so each space is per shop as well.
+ADJUST_KEY_SPACE = "api-adjust"
+REDEEM_KEY_PREFIX = "api:"
+
+
+class AdjustmentOutOfRange(ValueError):
+    """Would carry the member's points past what the database holds."""
 
 
 def _digest(token: str) -> str:
@@ -69,3 +86,33 @@ def api_key_verify(*, token: str) -> ApiKey | None:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         key.last_used_at = now
     return key
+
+
+def api_member_adjust(
+    *, member: Member, points: int, reason: str, idempotency_key: str, actor: str
+) -> LedgerResult:
+    """The admin's manual adjustment (`member_adjust`), made by an API key (`actor`) in the
+    API's key space. Replaying a key must repeat the whole change: other points (the ledger's
+    check) or another reason raise `IdempotencyKeyReused`, and nothing is written either way.
+
+    Raises AdjustmentOutOfRange (nothing written) when the credit would overflow the member's
+    counters, and InsufficientPoints when taking more than the spendable balance."""
+    if not 0 < abs(points) <= MAX_ADJUSTMENT:
+        raise AdjustmentOutOfRange(
+            f"points must be non-zero, from -{MAX_ADJUSTMENT} to {MAX_ADJUSTMENT}."
+        )
+    if points > 0 and max(member.lifetime_earned, member.points_balance) + points > MAX_COUNTER:
+        raise AdjustmentOutOfRange(
+            f"The member would hold more than {MAX_COUNTER} points; add fewer."
+        )
+    result = member_adjust(
+        member=member,
+        points=points,
+        reason=reason,
+        idempotency_key=idempotency_key,
+        actor=actor,
+        key_space=ADJUST_KEY_SPACE,
+    )
+    if not result.created and result.entry.reason != reason:
+        raise IdempotencyKeyReused("This idempotency_key was already used for another reason.")
+    return result

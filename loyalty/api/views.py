@@ -14,18 +14,30 @@ from rest_framework.decorators import (
 )
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from loyalty.api.authentication import ApiKeyAuthentication, PerKeyThrottle
+from loyalty.api.services import (
+    MAX_ADJUSTMENT,
+    REDEEM_KEY_PREFIX,
+    AdjustmentOutOfRange,
+    api_member_adjust,
+)
 from loyalty.core.errors import error_body
 from loyalty.earning.actions import ActionError, action_claim
 from loyalty.earning.models import ActionKind
 from loyalty.ledger.models import LedgerEntry
 from loyalty.ledger.selectors import member_history
+from loyalty.ledger.services import IdempotencyKeyReused, InsufficientPoints
 from loyalty.members.models import Member, MemberStatus
-from loyalty.rewards.selectors import reward_as_dict, rewards_active
+from loyalty.rewards.answers import redeem_and_answer
+from loyalty.rewards.models import Redemption, Reward
+from loyalty.rewards.selectors import redemption_as_dict, reward_as_dict, rewards_active
 
 LEDGER_PAGE = 50
 LEDGER_PAGE_MAX = 200
+REDEMPTIONS_SHOWN = 50
+MAX_ID = 2**63 - 1  # the largest primary key: beyond it nothing can match
 
 
 def _endpoint(methods: list[str]):
@@ -176,3 +188,128 @@ def reward_list(request) -> Response:
     return Response(
         {"rewards": [reward_as_dict(r, currency=shop.currency) for r in rewards_active(shop=shop)]}
     )
+
+
+class _WholeNumber(serializers.IntegerField):
+    """A JSON integer: not a string of digits, a fraction or a boolean."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class _Text(serializers.CharField):
+    """A JSON string (not a number turned into one); no NUL or lone surrogate (DRF's)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+def _invalid(errors: dict) -> Response:
+    """400 `invalid` naming each bad field, in words (not DRF's nested error structure)."""
+    problems = []
+    for field, messages in errors.items():
+        name = "body" if field == api_settings.NON_FIELD_ERRORS_KEY else field
+        problems.append(f"{name}: {' '.join(str(m) for m in messages)}")
+    return Response(error_body("invalid", "; ".join(problems)), status=400)
+
+
+class _Adjustment(serializers.Serializer):
+    points = _WholeNumber(min_value=-MAX_ADJUSTMENT, max_value=MAX_ADJUSTMENT)
+    reason = _Text(max_length=255)
+    idempotency_key = _Text(max_length=100)
+
+    def validate_points(self, points: int) -> int:
+        if points == 0:
+            raise serializers.ValidationError(
+                "Send a number of points other than 0: positive to add, negative to take away."
+            )
+        return points
+
+
+@_endpoint(["POST"])
+def member_adjustments(request, customer_id: str) -> Response:
+    """`POST /api/v1/members/{customer_id}/adjustments` `{"points": -40, "reason": "...",
+    "idempotency_key": "..."}`: the admin's manual adjustment, recorded as made by the key.
+    201 with the entry and the member; 200 with the same when the key is replayed with the same
+    change; 409 when the key was used for another change, or when taking more than the
+    spendable balance (nothing written)."""
+    member = _member(request, customer_id)
+    body = _Adjustment(data=request.data)
+    if not body.is_valid():
+        return _invalid(body.errors)
+    data = body.validated_data
+    try:
+        result = api_member_adjust(
+            member=member,
+            points=data["points"],
+            reason=data["reason"],
+            idempotency_key=data["idempotency_key"],
+            actor=request.user.actor,
+        )
+    except AdjustmentOutOfRange as refused:
+        return Response(error_body("invalid", str(refused)), status=400)
+    except InsufficientPoints as refused:
+        return Response(error_body(refused.code, str(refused)), status=409)
+    except IdempotencyKeyReused as refused:
+        message = "This idempotency_key was already used for a different adjustment."
+        return Response(error_body(refused.code, message), status=409)
+    member.refresh_from_db()
+    return Response(
+        {"entry": entry_as_dict(result.entry), "member": member_as_dict(member)},
+        status=201 if result.created else 200,
+    )
+
+
+class _Redeem(serializers.Serializer):
+    reward_id = _WholeNumber()
+    idempotency_key = _Text(max_length=100)
+    # Checked against the reward by `reward_redeem` (only variable rewards take a choice).
+    points = _WholeNumber(required=False, allow_null=True, default=None)
+
+
+@_endpoint(["GET", "POST"])
+def member_redemptions(request, customer_id: str) -> Response:
+    """`GET /api/v1/members/{customer_id}/redemptions`: the member's latest redemptions,
+    newest first, with their status and code.
+
+    `POST` `{"reward_id": 12, "idempotency_key": "...", "points": 1500?}`: redeem one of the
+    shop's rewards for the member, as the storefront does and with its answers (the store's
+    failures included), except that a new redemption is 201 (a replay of its key is 200)."""
+    member = _member(request, customer_id)
+    if request.method == "GET":
+        return _redemption_list(member)
+    body = _Redeem(data=request.data)
+    if not body.is_valid():
+        return _invalid(body.errors)
+    data = body.validated_data
+    reward_id = data["reward_id"]
+    reward = (
+        Reward.objects.filter(shop=request.user.shop, pk=reward_id).first()
+        if 0 < reward_id <= MAX_ID
+        else None
+    )
+    if reward is None:
+        return Response(error_body("unknown_reward", "No such reward."), status=404)
+    answer = redeem_and_answer(
+        member=member,
+        reward=reward,
+        # The API's own key space: a client's key never replays a shopper's widget redemption.
+        idempotency_key=REDEEM_KEY_PREFIX + data["idempotency_key"],
+        points=data["points"],
+    )
+    return Response(
+        answer.body, status=201 if answer.created else answer.status, headers=answer.headers
+    )
+
+
+def _redemption_list(member: Member) -> Response:
+    redemptions = (
+        Redemption.objects.filter(shop_id=member.shop_id, member=member)
+        .select_related("reward", "shop")
+        .order_by("-created_at", "-pk")[:REDEMPTIONS_SHOWN]
+    )
+    return Response({"redemptions": [redemption_as_dict(r) for r in redemptions]})

@@ -23,15 +23,26 @@ class NotThisShops(Exception):
 
 
 def member_adjust(
-    *, member: Member, points: int, reason: str, idempotency_key: str, user_id: str | None
+    *,
+    member: Member,
+    points: int,
+    reason: str,
+    idempotency_key: str,
+    user_id: str | None = None,
+    actor: str | None = None,
+    key_space: str = "admin-adjust",
 ) -> LedgerResult:
     """Add (points > 0) or take away (points < 0) points by hand, through the ledger, once per
     `idempotency_key` (a replay changes nothing and records nothing). Taking more than the
-    spendable balance raises `InsufficientPoints` and changes nothing."""
-    actor = staff_actor(user_id=user_id)
+    spendable balance raises `InsufficientPoints` and changes nothing.
+
+    A staff member (`user_id`) adjusts from the admin; another caller names itself with `actor`
+    (an API key: `api:<prefix>`) and brings its own `key_space`, so that its clients' keys can
+    never replay, or be refused by, a change made from the admin's forms."""
+    actor = actor or staff_actor(user_id=user_id)
     fields = {
         "member": member,
-        "idempotency_key": f"admin-adjust:{idempotency_key}",
+        "idempotency_key": f"{key_space}:{idempotency_key}",
         "source_type": ADJUSTMENT_SOURCE,
         "kind": EntryKind.ADJUST,
         "reason": reason,

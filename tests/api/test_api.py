@@ -1,9 +1,8 @@
 """`/api/v1/` for merchants' code and review apps: API keys, members, their ledger, actions."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.core.management import call_command
 from django.test import override_settings
 
@@ -13,33 +12,10 @@ from loyalty.audit.models import AuditEntry
 from loyalty.earning.models import ActionRule
 from loyalty.ledger.models import LedgerEntry
 from loyalty.ledger.services import ledger_credit
+from tests.api.conftest import call
 from tests.factories import MemberFactory, RewardFactory, ShopFactory, TierFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttle():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def shop():
-    return ShopFactory(currency="MYR", installed_at=datetime(2026, 1, 1, tzinfo=UTC))
-
-
-@pytest.fixture
-def token(shop):
-    return api_key_create(shop=shop, name="Judge.me reviews", actor="staff:42")[1]
-
-
-def call(client, method, path, token, **data):
-    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
-    if method == "get":
-        return client.get(path, data, **headers)
-    return client.post(path, data, content_type="application/json", **headers)
 
 
 def test_a_key_is_shown_once_and_only_its_digest_is_kept(shop):
