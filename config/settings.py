@@ -295,6 +295,9 @@ SHOPIFY_OPTIONAL_SCOPES = env.list("SHOPIFY_OPTIONAL_SCOPES", default=["read_pro
 # How long a product's tags and collections, read from the Admin API, serve orders before they
 # are read again (one lookup per product per period, however many orders name it).
 SHOPIFY_PRODUCT_FACTS_TTL = env.int("SHOPIFY_PRODUCT_FACTS_TTL", default=24 * 3600)
+# The customer's points balance metafield follows every change, at most one Admin API call per
+# member this often (loyalty/members/balance_sync.py); 0: only with tier changes.
+SETIA_METAFIELD_SYNC_SECONDS = env.int("SETIA_METAFIELD_SYNC_SECONDS", default=60)
 SHOPIFY_API_VERSION = env.str("SHOPIFY_API_VERSION", default="2026-10")
 SHOPIFY_API_ORIGIN = env.str("SHOPIFY_API_ORIGIN", default="").rstrip("/")
 # App Bridge for the embedded admin. Empty: Shopify's CDN, or the local stand-in's copy when

@@ -32,9 +32,10 @@ def member_changed(*, shop_id: int, platform_customer_id: str) -> None:
 
 def members_changed(*, pairs: Iterable[tuple[int, str]]) -> None:
     """New versions for these (shop id, platform customer id), once the transaction commits."""
+    pairs = set(pairs)
     keys = {member_version_key(shop_id=s, platform_customer_id=c) for s, c in pairs}
     if keys:
-        transaction.on_commit(lambda: _bump(keys))
+        transaction.on_commit(lambda: _committed(keys, pairs))
 
 
 def member_ids_changed(*, member_ids: Iterable[int]) -> None:
@@ -45,6 +46,14 @@ def member_ids_changed(*, member_ids: Iterable[int]) -> None:
         members_changed(
             pairs=Member.objects.filter(pk__in=ids).values_list("shop_id", "platform_customer_id")
         )
+
+
+def _committed(keys: set[str], pairs: set[tuple[int, str]]) -> None:
+    from loyalty.members.balance_sync import balance_sync_schedule
+
+    _bump(keys)
+    # The balance shown by the store's theme (a metafield) follows too, debounced.
+    balance_sync_schedule(pairs=pairs)
 
 
 def _bump(keys: set[str]) -> None:

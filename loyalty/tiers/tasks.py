@@ -1,5 +1,6 @@
 """Tier work in the background: the store sync (with bounded retries and a visible record of
-a final failure), its periodic resync, and the periodic downgrade check."""
+a final failure), its periodic resync, the debounced sync of the points balance metafield, and
+the periodic downgrade check."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from loyalty.core.platform import PlatformError
+from loyalty.members import balance_sync
 from loyalty.members.models import Member, MemberStatus
 from loyalty.shops.models import TierDowngrade
 from loyalty.tiers import services
@@ -49,6 +51,26 @@ def sync_member_tier(member_id: int, attempt: int = 1) -> str:
         )
         return f"will retry: {error}"
     return "synced"
+
+
+@shared_task(ignore_result=True)
+def sync_member_balances(pairs: list[list], attempt: int = 1) -> str:
+    """Send these members' points balance, read now, to the store's balance metafield
+    (`loyalty.members.balance_sync`, which schedules this task). Members a transient failure
+    left unsent are tried again with the tier sync's backoff, at most SYNC_MAX_ATTEMPTS times
+    in all, reading their balance again then."""
+    left = balance_sync.member_balances_sync(pairs=[(shop_id, c) for shop_id, c in pairs])
+    if not left:
+        return "synced"
+    if attempt >= SYNC_MAX_ATTEMPTS:
+        logger.warning("balance sync for %d member(s) failed for good", len(left))
+        return f"failed: {len(left)} left"
+    sync_member_balances.apply_async(
+        ([list(pair) for pair in left],),
+        {"attempt": attempt + 1},
+        countdown=SYNC_BACKOFF_SECONDS * 2 ** (attempt - 1),
+    )
+    return f"will retry: {len(left)} left"
 
 
 @shared_task(ignore_result=True)

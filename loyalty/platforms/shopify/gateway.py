@@ -290,9 +290,14 @@ TIER_METAFIELD_NAMESPACE = "$app:loyalty"
 def tier_sync_request(sync: CustomerTierSync) -> tuple[str, dict]:
     """The GraphQL document and variables for `sync`; only the mutations it needs."""
     customer = customer_gid(sync.platform_customer_id)
-    declared = ["$id: ID!"]
+    declared = []
     fields = []
-    variables: dict = {"id": customer}
+    variables: dict = {}
+    if sync.remove_tags or sync.add_tags:
+        # Only the tag mutations take the id; GraphQL refuses a declared variable left unused
+        # (a balance-only sync sets metafields alone).
+        declared.append("$id: ID!")
+        variables["id"] = customer
     if sync.remove_tags:
         declared.append("$remove: [String!]!")
         fields.append(
