@@ -300,6 +300,7 @@ def member_redemptions(request, customer_id: str) -> Response:
         # The API's own key space: a client's key never replays a shopper's widget redemption.
         idempotency_key=REDEEM_KEY_PREFIX + data["idempotency_key"],
         points=data["points"],
+        actor=request.user.actor,
     )
     return Response(
         answer.body, status=201 if answer.created else answer.status, headers=answer.headers

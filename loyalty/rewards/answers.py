@@ -33,12 +33,21 @@ class RedeemAnswer:
 
 
 def redeem_and_answer(
-    *, member: Member, reward: Reward, idempotency_key: str, points: int | None
+    *,
+    member: Member,
+    reward: Reward,
+    idempotency_key: str,
+    points: int | None,
+    actor: str = "member",
 ) -> RedeemAnswer:
     """`reward_redeem`, answered: 200 with the redemption and the new balance, or the error."""
     try:
         result = rewards.reward_redeem(
-            member=member, reward=reward, idempotency_key=idempotency_key, points=points
+            member=member,
+            reward=reward,
+            idempotency_key=idempotency_key,
+            points=points,
+            actor=actor,
         )
     except rewards.RateLimited as refused:
         return RedeemAnswer(

@@ -189,6 +189,7 @@ def reward_redeem(
     idempotency_key: str,
     points: int | None = None,
     now: datetime | None = None,
+    actor: str = "member",
 ) -> RedeemResult:
     """Spend points on `reward`. The same key again returns the first redemption (and carries
     on settling it if it is still pending).
@@ -203,7 +204,12 @@ def reward_redeem(
     if reward.shop_id != member.shop_id:
         raise RewardUnavailable("This reward is not available.")
     redemption, created = _reserve(
-        member=member, reward=reward, idempotency_key=idempotency_key, points=points, now=now
+        member=member,
+        reward=reward,
+        idempotency_key=idempotency_key,
+        points=points,
+        now=now,
+        actor=actor,
     )
     if redemption.status == RedemptionStatus.PENDING:
         redemption = redemption_settle(redemption=redemption, create=True)
@@ -220,7 +226,13 @@ def _storable(text: str) -> bool:
 
 
 def _reserve(
-    *, member: Member, reward: Reward, idempotency_key: str, points: int | None, now: datetime
+    *,
+    member: Member,
+    reward: Reward,
+    idempotency_key: str,
+    points: int | None,
+    now: datetime,
+    actor: str,
 ) -> tuple[Redemption, bool]:
     """Step one, in one transaction under the member's lock: the checks, the row, the debit."""
     with transaction.atomic():
@@ -273,7 +285,7 @@ def _reserve(
             source_id=str(redemption.pk),
             kind=EntryKind.REDEEM,
             reason=f"Redeemed: {reward.name}",
-            actor="member",
+            actor=actor,  # the shopper, or the API key that redeemed for them
             now=now,
         )
         redemption.debit_entry = debit.entry

@@ -324,6 +324,8 @@ def test_redeeming_answers_the_code_and_the_new_balance(
     assert response["Cache-Control"] == "private, no-store"
     assert [spec.code for spec in gateway.specs] == [redemption.code]
     assert redemption.idempotency_key == "api:tap-1"
+    # The ledger names the key that redeemed, not the shopper.
+    assert redemption.debit_entry.actor.startswith("api:")
 
 
 def test_a_retry_with_the_same_key_is_200_with_the_first_result(
