@@ -9,7 +9,7 @@ implements `StoreGateway` and registers it from its AppConfig.ready(). Failures 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -103,6 +103,15 @@ class StoreGateway(Protocol):
 
     def customer_tier_sync(self, *, shop: Shop, sync: CustomerTierSync) -> None:
         """Make the customer's tags and metafields show their tier (idempotent)."""
+
+    def customers_metafield_set(
+        self, *, shop: Shop, key: str, values: Mapping[str, str]
+    ) -> dict[str, PlatformError]:
+        """Set the app-owned customer metafield `key` (where `customer_tier_sync` keeps its
+        own, single line text) to each customer's value, in as few calls as the platform
+        allows (idempotent). Returns the customers left unset, each with its error: a refusal
+        of that customer (e.g. one the store no longer has), or a `transient` failure that
+        left it unsent and worth trying again. Never raises PlatformError."""
 
     def customers_find_by_email(
         self, *, shop: Shop, emails: Iterable[str]

@@ -17,8 +17,10 @@ with the balance as it is when the call is made:
 Cost on the hot paths: one cache round trip per committed transaction, however many members it
 changed (with Redis one pipeline of `SET NX`; another cache: `add` per member, in-process), and
 one task message per BALANCE_SYNC_CHUNK newly claimed members, so a batch of 200 orders sends
-four messages, not 200. A call is one `metafieldsSet` through the gateway's tier sync with only
-the balance, so the namespace, key and type are the tier sync's own.
+four messages, not 200. The task sends its members' balances together through the gateway's
+`customers_metafield_set` (on Shopify one `metafieldsSet` per 25 customers, in the tier sync's
+namespace with its key and type), so a burst touching 5,000 members costs about 200 calls, not
+5,000.
 
 Without a broker (tasks run in-process: `make run`, the tests) a task cannot wait, so nothing
 is scheduled and the balance reaches the store with the tier sync only.
@@ -34,7 +36,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 
-from loyalty.core.platform import CustomerTierSync, PlatformError, gateway_for
+from loyalty.core.platform import gateway_for
 from loyalty.members.models import Member, MemberStatus
 from loyalty.shops.models import Shop
 
@@ -86,11 +88,12 @@ def balance_sync_schedule(*, pairs: Iterable[Pair]) -> None:
 
 
 def member_balances_sync(*, pairs: Iterable[Pair]) -> list[Pair]:
-    """Send these members' current spendable balance to the store, shop by shop. Members not
-    active (excluded, erased) or gone, and shops without the app, are skipped. Returns the
-    members left for a retry: at the first transient failure (throttled, 5xx, a timeout) the
-    shop's remaining members wait rather than press on against the same limit. A definite
-    refusal (e.g. a customer the store does not know) is logged and not retried."""
+    """Send these members' current spendable balance to the store, shop by shop, batched by
+    the gateway. Members not active (excluded, erased) or gone, and shops without the app, are
+    skipped. Returns the members left for a retry: after a transient failure (throttled, 5xx,
+    a timeout) the shop's members not yet sent wait rather than press on against the same
+    limit. A definite refusal (e.g. a customer the store does not know) is logged and not
+    retried, and does not hold back the other members sent with it."""
     wanted: dict[int, list[str]] = defaultdict(list)
     for shop_id, customer_id in pairs:
         wanted[int(shop_id)].append(str(customer_id))
@@ -98,7 +101,7 @@ def member_balances_sync(*, pairs: Iterable[Pair]) -> list[Pair]:
     for shop in Shop.objects.filter(pk__in=wanted).order_by("pk"):
         if not shop.is_installed:
             continue
-        balances = list(
+        balances = dict(
             Member.objects.filter(
                 shop=shop,
                 platform_customer_id__in=wanted[shop.pk],
@@ -107,24 +110,27 @@ def member_balances_sync(*, pairs: Iterable[Pair]) -> list[Pair]:
             .order_by("pk")
             .values_list("platform_customer_id", "points_balance")
         )
-        gateway = gateway_for(shop)
-        for done, (customer_id, balance) in enumerate(balances):
-            sync = CustomerTierSync(
-                platform_customer_id=customer_id, metafields={BALANCE_METAFIELD: str(balance)}
+        if not balances:
+            continue
+        failed = gateway_for(shop).customers_metafield_set(
+            shop=shop,
+            key=BALANCE_METAFIELD,
+            values={customer_id: str(balance) for customer_id, balance in balances.items()},
+        )
+        refused: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for customer_id, exc in failed.items():
+            if exc.transient:
+                retry.append((shop.pk, customer_id))
+            else:
+                refused[(exc.code, str(exc))].append(customer_id)
+        for (code, message), customer_ids in refused.items():
+            logger.warning(
+                "balance sync for customer(s) %s of %s refused: %s: %s",
+                ", ".join(customer_ids),
+                shop.domain,
+                code,
+                message,
             )
-            try:
-                gateway.customer_tier_sync(shop=shop, sync=sync)
-            except PlatformError as exc:
-                if exc.transient:
-                    retry += [(shop.pk, c) for c, _ in balances[done:]]
-                    break
-                logger.warning(
-                    "balance sync for customer %s of %s refused: %s: %s",
-                    customer_id,
-                    shop.domain,
-                    exc.code,
-                    exc,
-                )
     return retry
 
 

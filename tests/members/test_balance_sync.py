@@ -5,6 +5,8 @@ balance as it is when it runs, through the gateway to the Shopify stand-in (real
 Scheduling needs a broker (a task that waits); here the broker is a recorder of the messages
 the task would be sent (`sent`), and the tests run the recorded messages themselves."""
 
+import json
+import logging
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -253,8 +255,11 @@ def metafields_in_store(standin, customer=CUSTOMER):
 
 
 def store_syncs(standin):
+    """The balance sync's requests (the gateway's customers_metafield_set), in order."""
     return [
-        r for r in standin.requests if r.target == "graphql" and "SetiaTierSync" in r.body.decode()
+        r
+        for r in standin.requests
+        if r.target == "graphql" and "SetiaCustomersMetafield" in r.body.decode()
     ]
 
 
@@ -348,8 +353,8 @@ def test_a_throttled_store_is_tried_again_later_for_every_member_left(
     other = MemberFactory(shop=shopify_shop, platform_customer_id="8802")
     ledger_credit(member=member, points=10, idempotency_key="a", source_type="order")
     ledger_credit(member=other, points=20, idempotency_key="b", source_type="order")
-    # Both attempts of the first call fail: the second member is not tried against the same
-    # limit; the retry (in-process here, so at once) sends both.
+    # Both attempts of the one call for both members are throttled (HTTP 200 with THROTTLED);
+    # the retry (in-process here, so at once) sends both in one call.
     shopify_standin.faults.push("throttled", count=2)
 
     assert (
@@ -357,7 +362,9 @@ def test_a_throttled_store_is_tried_again_later_for_every_member_left(
         == "will retry: 2 left"
     )
 
-    assert [r.status for r in store_syncs(shopify_standin)] == [200, 200, 200, 200]
+    calls = store_syncs(shopify_standin)
+    assert [(r.status, r.fault) for r in calls] == [(200, "throttled")] * 2 + [(200, None)]
+    assert [len(r.json["variables"]["metafields"]) for r in calls] == [2, 2, 2]
     assert metafields_in_store(shopify_standin)["points_balance"][1] == "10"
     assert metafields_in_store(shopify_standin, 8802)["points_balance"][1] == "20"
 
@@ -385,3 +392,131 @@ def test_a_customer_the_store_does_not_know_is_not_retried(shopify_standin, shop
 
     assert (result, len(store_syncs(shopify_standin))) == ("synced", 2)
     assert metafields_in_store(shopify_standin)["points_balance"][1] == "0"
+
+
+# --- many members per call ---------------------------------------------------------------------
+
+
+def members_with_balances(standin, shop, count, *, unknown=()):
+    """`count` members with balances 1..count (customers 9001...); the store knows each customer
+    except those at the positions in `unknown`."""
+    members = []
+    for n in range(count):
+        customer = 9001 + n
+        if n not in unknown:
+            standin.add_customer(SHOP, customer, email=f"buyer{n}@example.com")
+        member = MemberFactory(shop=shop, platform_customer_id=str(customer))
+        ledger_credit(member=member, points=n + 1, idempotency_key=f"earn-{n}", source_type="order")
+        members.append(member)
+    return members
+
+
+def balances_in_store(standin, members):
+    found = {}
+    for m in members:
+        field = metafields_in_store(standin, int(m.platform_customer_id)).get("points_balance")
+        if field is not None:
+            found[m.platform_customer_id] = field
+    return found
+
+
+def test_sixty_members_reach_the_store_in_three_calls(shopify_standin, shopify_shop):
+    members = members_with_balances(shopify_standin, shopify_shop, 60)
+
+    result = tasks.sync_member_balances(
+        [[shopify_shop.pk, m.platform_customer_id] for m in members]
+    )
+
+    assert result == "synced"
+    calls = store_syncs(shopify_standin)
+    assert [(r.status, len(r.json["variables"]["metafields"])) for r in calls] == [
+        (200, 25),
+        (200, 25),
+        (200, 10),
+    ]
+    assert balances_in_store(shopify_standin, members) == {
+        m.platform_customer_id: ("single_line_text_field", str(n + 1))
+        for n, m in enumerate(members)
+    }
+
+
+def test_one_customer_the_store_does_not_know_does_not_hold_back_the_other_24(
+    shopify_standin, shopify_shop, caplog
+):
+    members = members_with_balances(shopify_standin, shopify_shop, 25, unknown={3})
+    gone = members[3].platform_customer_id
+
+    with caplog.at_level(logging.WARNING, logger="loyalty.members.balance_sync"):
+        result = tasks.sync_member_balances(
+            [[shopify_shop.pk, m.platform_customer_id] for m in members]
+        )
+
+    # then the atomic first call saved nothing, the second, without that customer, saved 24
+    assert result == "synced"  # a refusal is not retried
+    calls = store_syncs(shopify_standin)
+    assert [len(r.json["variables"]["metafields"]) for r in calls] == [25, 24]
+    assert f"gid://shopify/Customer/{gone}" not in json.dumps(calls[1].json["variables"])
+    assert balances_in_store(shopify_standin, members) == {
+        m.platform_customer_id: ("single_line_text_field", str(n + 1))
+        for n, m in enumerate(members)
+        if n != 3
+    }
+    assert [r.getMessage() for r in caplog.records] == [
+        f"balance sync for customer(s) {gone} of {SHOP} refused: user_errors: Owner does not exist."
+    ]
+
+
+def test_a_throttled_call_leaves_the_members_not_yet_sent_for_the_retry(
+    shopify_standin, shopify_shop, sent
+):
+    """The stand-in's real bucket, not a fault: it holds 45 points and does not refill (frozen
+    clock), so the first call (25 customers: 35 points) passes and the second is throttled on
+    both of its attempts; the third is not pressed against the same limit."""
+    members = members_with_balances(shopify_standin, shopify_shop, 60)
+    frozen = time.time()
+    shopify_standin.store.clock = lambda: frozen
+    bucket = shopify_standin.shop(SHOP)
+    bucket.bucket_available, bucket.bucket_updated = 45.0, frozen
+
+    result = tasks.sync_member_balances(
+        [[shopify_shop.pk, m.platform_customer_id] for m in members]
+    )
+
+    assert result == "will retry: 35 left"
+    calls = store_syncs(shopify_standin)
+    assert [len(r.json["variables"]["metafields"]) for r in calls] == [25, 25, 25]
+    assert calls[1].json == calls[2].json  # the second call's two attempts
+    assert [r.fault for r in calls] == [None] * 3  # throttled by the bucket, not a fault
+    assert sent == [
+        (
+            [[shopify_shop.pk, m.platform_customer_id] for m in members[25:]],
+            tasks.SYNC_BACKOFF_SECONDS,
+        )
+    ]
+    assert sorted(balances_in_store(shopify_standin, members)) == sorted(
+        m.platform_customer_id for m in members[:25]
+    )
+
+
+def test_a_customer_id_shopify_could_not_read_is_refused_without_a_call(
+    shopify_standin, shopify_shop, member, caplog
+):
+    """One malformed global id would make Shopify refuse the whole request (a GraphQL error
+    naming no input), so it is never sent."""
+    MemberFactory(shop=shopify_shop, platform_customer_id="guest-12")
+
+    with caplog.at_level(logging.WARNING, logger="loyalty.members.balance_sync"):
+        result = tasks.sync_member_balances(
+            [[shopify_shop.pk, "guest-12"], [shopify_shop.pk, str(CUSTOMER)]]
+        )
+
+    assert result == "synced"
+    (call,) = store_syncs(shopify_standin)
+    assert [m["ownerId"] for m in call.json["variables"]["metafields"]] == [
+        f"gid://shopify/Customer/{CUSTOMER}"
+    ]
+    assert metafields_in_store(shopify_standin)["points_balance"][1] == "0"
+    assert [r.getMessage() for r in caplog.records] == [
+        f"balance sync for customer(s) guest-12 of {SHOP} refused: invalid_customer_id: "
+        "'guest-12' is not a Shopify customer id"
+    ]

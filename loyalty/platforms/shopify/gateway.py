@@ -3,7 +3,7 @@ done through Admin GraphQL (`admin_api.admin_graphql`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from django.utils import timezone
 
@@ -13,6 +13,7 @@ from loyalty.core.platform import (
     DiscountCodeSpec,
     DiscountKind,
     IssuedCode,
+    PlatformError,
 )
 from loyalty.platforms.shopify.admin_api import admin_graphql, user_errors
 from loyalty.platforms.shopify.errors import AdminApiError
@@ -184,6 +185,38 @@ class ShopifyGateway:
         if errors:
             raise AdminApiError("user_errors", _messages(errors))
 
+    def customers_metafield_set(
+        self, *, shop: Shop, key: str, values: Mapping[str, str]
+    ) -> dict[str, PlatformError]:
+        """Set the app-owned metafield `key` (the tier sync's namespace and type) to each
+        customer's value, METAFIELDS_SET_MAX customers per `metafieldsSet` request. Returns the
+        customers left unset, each with its error; never raises PlatformError.
+
+        metafieldsSet is atomic: a userError naming an input means nothing was saved, so that
+        input is dropped (refused, not transient) and the rest sent again, so one customer the
+        store no longer has does not hold back the others. The first failure of a whole
+        request (throttled, 5xx, a timeout: transient; or a refusal naming no input, which the
+        next request would meet alike) leaves that batch and every later one unsent with it.
+        Setting a value again is harmless, so a retry after an unknown outcome is safe."""
+        failed: dict[str, PlatformError] = {}
+        pending: list[tuple[str, str]] = []
+        for customer_id, value in values.items():
+            if customer_id.isascii() and customer_id.isdigit():
+                pending.append((customer_id, value))
+            else:  # Shopify would refuse the whole request for one malformed global id
+                failed[customer_id] = AdminApiError(
+                    "invalid_customer_id", f"{customer_id!r} is not a Shopify customer id"
+                )
+        for start in range(0, len(pending), METAFIELDS_SET_MAX):
+            try:
+                _metafields_batch_set(
+                    shop, key, pending[start : start + METAFIELDS_SET_MAX], failed
+                )
+            except PlatformError as exc:
+                failed |= {c: exc for c, _ in pending[start:] if c not in failed}
+                break
+        return failed
+
     def customers_find_by_email(
         self, *, shop: Shop, emails: Iterable[str]
     ) -> dict[str, CustomerData]:
@@ -325,6 +358,78 @@ def tier_sync_request(sync: CustomerTierSync) -> tuple[str, dict]:
         ]
     body = "\n  ".join(fields)
     return f"mutation SetiaTierSync({', '.join(declared)}) {{\n  {body}\n}}\n", variables
+
+
+# metafieldsSet takes at most this many inputs, each with its own owner (Shopify's limit).
+METAFIELDS_SET_MAX = 25
+
+CUSTOMERS_METAFIELD_SET = """
+mutation SetiaCustomersMetafield($metafields: [MetafieldsSetInput!]!) {
+  metafieldsSet(metafields: $metafields) {
+    userErrors { field message code elementIndex }
+  }
+}
+"""
+
+
+def _metafields_batch_set(
+    shop: Shop, key: str, batch: list[tuple[str, str]], refused: dict[str, PlatformError]
+) -> None:
+    """One batch of (customer id, value), sent until Shopify takes what is left of it; the
+    customers it refuses go into `refused`. Each round drops at least one input, so it ends.
+    Raises the PlatformError of a request that failed as a whole."""
+    while batch:
+        data = admin_graphql(
+            shop=shop,
+            query=CUSTOMERS_METAFIELD_SET,
+            variables={
+                "metafields": [
+                    {
+                        "ownerId": customer_gid(customer_id),
+                        "namespace": TIER_METAFIELD_NAMESPACE,
+                        "key": key,
+                        "type": "single_line_text_field",
+                        "value": value,
+                    }
+                    for customer_id, value in batch
+                ]
+            },
+            max_attempts=TIER_SYNC_MAX_ATTEMPTS,
+            budget_seconds=TIER_SYNC_BUDGET_SECONDS,
+        )
+        payload = data.get("metafieldsSet")
+        if not isinstance(payload, dict):
+            raise AdminApiError("no_metafields", "metafieldsSet returned nothing", transient=True)
+        errors = user_errors(payload)
+        if not errors:
+            return
+        by_input: dict[int, list[dict]] = {}
+        for error in errors:
+            index = _input_index(error, len(batch))
+            if index is None:  # about the request, not one input: all of them are refused
+                whole = AdminApiError("user_errors", _messages(errors))
+                refused.update(dict.fromkeys((c for c, _ in batch), whole))
+                return
+            by_input.setdefault(index, []).append(error)
+        for index, its_errors in by_input.items():
+            refused[batch[index][0]] = AdminApiError("user_errors", _messages(its_errors))
+        batch = [item for index, item in enumerate(batch) if index not in by_input]
+
+
+def _input_index(error: dict, size: int) -> int | None:
+    """The input a metafieldsSet userError names: `field` ["metafields", "3", ...], else its
+    `elementIndex`; None when it names none (or one the request did not have)."""
+    path = error.get("field") or []
+    candidates = [path[1]] if len(path) > 1 and path[0] == "metafields" else []
+    candidates.append(error.get("elementIndex"))
+    for candidate in candidates:
+        try:
+            index = int(candidate)
+        except (TypeError, ValueError):
+            continue
+        if 0 <= index < size:
+            return index
+    return None
 
 
 def _customers_of(node: dict) -> set[str]:

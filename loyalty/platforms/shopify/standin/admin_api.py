@@ -40,6 +40,10 @@ from .state import (
 MUTATION_COST = 10
 MAX_QUERY_COST = 1000  # Shopify refuses a single query above this, whatever the bucket
 MAX_METAFIELDS = 25
+# metafieldsSet costs MUTATION_COST plus, for each distinct owner among its inputs, its type's
+# weight (Shopify's changelog of 2026-09-15, "Dynamic complexity cost for metafieldsSet"): 25
+# customers cost 35, 25 orders 260. Other owner types weigh nothing.
+METAFIELD_OWNER_WEIGHTS = {"Order": 10, "Product": 4, "Collection": 1, "Customer": 1, "Shop": 1}
 MAX_NODES = 250  # ids one ``nodes`` query may ask for
 ACCESS_DOCS = "https://shopify.dev/api/usage/access-scopes"
 THROTTLE_DOCS = "https://shopify.dev/api/usage/rate-limits"
@@ -1567,6 +1571,21 @@ def _r_metafields_set(ctx: Context, args: dict[str, Any]) -> Any:
     return {"metafields": written, "userErrors": []}
 
 
+def _metafields_set_owner_cost(args: dict[str, Any]) -> int:
+    """The weight of the distinct owners named (priced before the inputs are checked, as
+    Shopify prices a request before running it)."""
+    inputs = args.get("metafields")
+    if not isinstance(inputs, list):
+        return 0
+    owners = {str(item.get("ownerId")) for item in inputs if isinstance(item, dict)}
+    return sum(METAFIELD_OWNER_WEIGHTS.get(_gid_type(owner), 0) for owner in owners)
+
+
+def _gid_type(value: str) -> str:
+    parts = value.split("/")
+    return parts[3] if len(parts) == 5 and parts[:3] == ["gid:", "", "shopify"] else ""
+
+
 RESOLVERS: dict[tuple[str, str], Resolver] = {
     ("QueryRoot", "shop"): _r_shop,
     ("QueryRoot", "customer"): _r_customer,
@@ -1665,6 +1684,7 @@ SCHEMA = Schema(
     field_args=FIELD_ARGS,
     resolvers=RESOLVERS,
     mutation_cost=MUTATION_COST,
+    argument_costs={("Mutation", "metafieldsSet"): _metafields_set_owner_cost},
 )
 
 

@@ -14,7 +14,7 @@ from the object's ``__typename``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .gqlparse import (
@@ -45,6 +45,11 @@ class Schema:
     field_args: dict[tuple[str, str], tuple[frozenset[str], frozenset[str]]]
     resolvers: dict[tuple[str, str], Resolver]
     mutation_cost: int = 10
+    # (type, field) -> cost added for the field's argument values (variables resolved), for
+    # fields whose price depends on their input rather than on the selection
+    argument_costs: dict[tuple[str, str], Callable[[dict[str, Any]], int]] = field(
+        default_factory=dict
+    )
 
     def possible_types(self, type_name: str) -> frozenset[str]:
         if type_name in self.unions:
@@ -406,6 +411,9 @@ class _Execution:
             if field_type is None or not self.schema.is_composite(field_type) or depth > 20:
                 continue
             inner = self.cost(sel.selections, field_type, depth + 1)
+            by_arguments = self.schema.argument_costs.get((parent, sel.name))
+            if by_arguments is not None:
+                total += by_arguments({k: self.value(v) for k, v in sel.args.items()})
             if parent == "Mutation":
                 total += self.schema.mutation_cost
             elif field_type.endswith("Connection"):
