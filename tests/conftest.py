@@ -122,8 +122,12 @@ def shopify_shop(shopify_standin, db):
 
 
 @pytest.fixture(autouse=True)
-def _storefront_seen_forgotten():
-    """Which shops' storefronts this process recorded is per process: forgotten per test."""
+def _process_state_forgotten():
+    """What this process remembers between requests (which shops' storefronts it recorded, its
+    own memory cache) is forgotten per test: ids are reused from one test to the next."""
+    from django.core.cache import cache
+
     from loyalty.shops.services import shop_storefront_seen_forget
 
     shop_storefront_seen_forget()
+    cache.clear()

@@ -6,9 +6,11 @@ denominator is 0."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.core.cache import cache
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
@@ -16,6 +18,8 @@ from loyalty.analytics.models import CustomerDay, ShopDay
 from loyalty.members.models import Member
 from loyalty.rewards.models import Reward, RewardKind
 from loyalty.shops.models import Shop
+
+logger = logging.getLogger(__name__)
 
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
@@ -132,8 +136,8 @@ def analytics_figures(
     days = list(rows.filter(day__gte=first, day__lte=last).order_by("day"))
     end = rows.filter(day__lte=last).order_by("-day").first()  # the state at period end
     sums = _sum_days(days)
-    customers = _stored_window(end, first, last) or analytics_customer_figures(
-        shop=shop, first=first, last=last
+    customers = _stored_window(end, first, last) or _customer_figures_kept(
+        shop=shop, first=first, last=last, days=days
     )
     history = rows.filter(day__lte=last).aggregate(
         expired=Sum("points_expired", default=0), redeemed=Sum("points_redeemed", default=0)
@@ -236,6 +240,33 @@ def _stored_window(end: ShopDay | None, first: date, last: date) -> dict | None:
     if end is None or end.day != last:
         return None
     return end.windows.get(str((last - first).days + 1))
+
+
+# How long a chosen period's distinct-customer figures are kept in the shared cache. They are
+# kept under the period's latest roll-up time: rolling up any day of the period again (the only
+# way its rows change what they count) gives a new key.
+KEPT_SECONDS = 24 * 3600
+
+
+def _customer_figures_kept(*, shop: Shop, first: date, last: date, days: list[ShopDay]) -> dict:
+    """`analytics_customer_figures` of a chosen period (not a preset the roll-ups store),
+    computed once per roll-up of its days: a merchant looking again, or a colleague, reads the
+    shared cache. Without a working cache, computed every time."""
+    stamp = max((d.computed_at for d in days), default=None)
+    key = f"analytics-customers:{shop.pk}:{first}:{last}:{stamp.isoformat() if stamp else '-'}"
+    try:
+        kept = cache.get(key)
+    except Exception:  # the cache is down: count
+        logger.warning("analytics cache unavailable", exc_info=True)
+        kept = None
+    if kept is not None:
+        return kept
+    figures = analytics_customer_figures(shop=shop, first=first, last=last)
+    try:
+        cache.set(key, figures, timeout=KEPT_SECONDS)
+    except Exception:
+        logger.warning("analytics cache unavailable", exc_info=True)
+    return figures
 
 
 def analytics_customer_figures(*, shop: Shop, first: date, last: date) -> dict:

@@ -5,8 +5,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
-from loyalty.analytics.models import ShopDay
+from loyalty.analytics.models import CustomerDay, ShopDay
 from loyalty.analytics.selectors import (
     analytics_figures,
     analytics_point_value,
@@ -226,3 +227,18 @@ def test_a_preset_period_reads_the_stored_window_and_any_other_counts_live(rolle
     assert week.ordering_customers == 999
     assert eight_days.ordering_customers == 5
     assert week.enrolment_rate == Decimal("0.0030")  # 3 / 999
+
+
+def test_a_chosen_periods_customers_are_counted_once_per_roll_up_of_its_days(rolled):
+    first, last = DAY3 - timedelta(days=7), DAY3  # eight days: no stored window
+    assert analytics_figures(shop=rolled.shop, first=first, last=last).ordering_customers == 5
+
+    # Rows changed behind the roll-up's back are not counted again: the figures are kept ...
+    CustomerDay.objects.filter(shop=rolled.shop, day=DAY3).delete()
+    assert analytics_figures(shop=rolled.shop, first=first, last=last).ordering_customers == 5
+    # ... until a day of the period is rolled up again (it rebuilds the day's customers).
+    analytics_rollup_day(shop=rolled.shop, day=DAY3)
+    assert analytics_figures(shop=rolled.shop, first=first, last=last).ordering_customers == 5
+    CustomerDay.objects.filter(shop=rolled.shop, day=DAY3).delete()
+    ShopDay.objects.filter(shop=rolled.shop, day=DAY3).update(computed_at=timezone.now())
+    assert analytics_figures(shop=rolled.shop, first=first, last=last).ordering_customers < 5
