@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "loyalty.tiers",
     "loyalty.privacy",
     "loyalty.rewards",
+    "loyalty.referrals",
     "loyalty.audit",
     "loyalty.api",
     "loyalty.imports",

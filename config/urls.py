@@ -5,6 +5,7 @@ from django.urls import include, path
 from loyalty.core import views as core_views
 from loyalty.platforms.shopify import embedded
 from loyalty.platforms.shopify import views as shopify_views
+from loyalty.referrals import views as referral_views
 from storefront_widget import checkout, standalone
 from storefront_widget import views as widget_views
 
@@ -17,6 +18,7 @@ urlpatterns = [
     path("shopify/proxy/api/redeem", widget_views.proxy_redeem, name="proxy-redeem"),
     path("shopify/proxy/api/earn", widget_views.proxy_earn, name="proxy-earn"),
     path("shopify/proxy/api/actions", widget_views.proxy_actions, name="proxy-actions"),
+    path("shopify/proxy/r/<str:code>", referral_views.referral_landing, name="proxy-referral"),
     path("storefront/api/checkout/state", checkout.checkout_state, name="checkout-state"),
     path("storefront/api/checkout/redeem", checkout.checkout_redeem, name="checkout-redeem"),
     path("storefront/api/widget/state", standalone.widget_state, name="widget-state"),

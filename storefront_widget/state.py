@@ -28,6 +28,7 @@ from loyalty.earning.models import ActionKind, EarnRule
 from loyalty.ledger.models import LedgerEntry
 from loyalty.members.freshness import VERSION_TTL, member_version_key
 from loyalty.members.models import Member, MemberStatus
+from loyalty.referrals.selectors import referral_state_entry
 from loyalty.rewards.models import Reward
 from loyalty.rewards.selectors import recent_redemptions, rewards_active, rewards_for_member
 from loyalty.shops.models import Program, Shop
@@ -246,6 +247,7 @@ def storefront_state(
             "recent_redemptions": (
                 recent_redemptions(member=member, rewards=catalogue.rewards) if member else []
             ),
+            **referral_state_entry(shop=shop, member=member),
         }
     offer = rewards_for_member(
         shop=shop,

@@ -52,7 +52,8 @@ class DiscountKind(enum.StrEnum):
 
 @dataclass(frozen=True)
 class DiscountCodeSpec:
-    """A single-use code for one customer."""
+    """A single-use code for one customer; an empty `platform_customer_id` means any
+    customer (a referred friend has no account yet): still one use in all."""
 
     code: str
     title: str

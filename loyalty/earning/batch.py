@@ -5,8 +5,8 @@ handful of set-based statements per batch instead of some twenty-five per order.
 The one-by-one path stays the reference, and everything this path does not plainly cover is
 left to it: an order already on record (a second event: refund, edit, cancellation, duplicate),
 a guest order, the second event of one order in the batch, a buyer who is not an active member
-in good standing (redacted, or owing points). Those come back as `None` for the caller to
-process one by one.
+in good standing (redacted, or owing points), an order using a friend's referral code. Those
+come back as `None` for the caller to process one by one.
 
 Concurrency: the caller holds one transaction for the batch. Existing members are locked in
 primary-key order (as every member lock is); new members and order records are inserted
@@ -43,6 +43,7 @@ from loyalty.ledger.models import EntryKind, EntryState, LedgerEntry
 from loyalty.members.freshness import members_changed
 from loyalty.members.models import Member, MemberStatus
 from loyalty.members.services import member_details_changed, redacted_customer_id
+from loyalty.referrals.selectors import referral_codes_claimed
 from loyalty.shops.models import Program, Shop
 from loyalty.tiers.models import Tier
 
@@ -143,7 +144,16 @@ def _first_sightings(shop: Shop, events: list[OrderEvent]) -> list[int]:
             shop=shop, order_id__in=[events[i].order.order_id for i in candidates]
         ).values_list("order_id", flat=True)
     )
-    return [i for i in candidates if events[i].order.order_id not in known]
+    # An order using a friend's referral code credits the referrer: one by one.
+    referral = referral_codes_claimed(
+        shop=shop, codes=[code for i in candidates for code in events[i].order.discount_codes]
+    )
+    return [
+        i
+        for i in candidates
+        if events[i].order.order_id not in known
+        and not referral & {c.strip().upper() for c in events[i].order.discount_codes if c}
+    ]
 
 
 def _locked_members(shop: Shop, events: list[OrderEvent]) -> tuple[dict[str, Member], set[str]]:

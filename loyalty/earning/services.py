@@ -25,6 +25,7 @@ from loyalty.ledger.models import EntryKind, LedgerEntry
 from loyalty.ledger.services import ledger_credit, ledger_repay_debt, ledger_reverse
 from loyalty.members.models import Member, MemberStatus
 from loyalty.members.services import member_get_or_create, member_lock, redacted_customer_id
+from loyalty.referrals.services import referral_order_seen
 from loyalty.shops.models import EarnTrigger, Program, Shop, ShortfallPolicy
 from loyalty.tiers.models import Tier
 
@@ -41,6 +42,9 @@ def order_event_received(*, shop: Shop, event: OrderEvent, now: datetime | None 
         order_record_add_event(record=record, event=event, now=now)
         outcome = _converge(shop, record, customer=event.order.customer, now=now)
         record.save()
+        referral_order_seen(
+            shop=shop, record=record, discount_codes=event.order.discount_codes, now=now
+        )
     return outcome
 
 
@@ -79,6 +83,7 @@ def refund_received(*, shop: Shop, event: RefundEvent, now: datetime | None = No
         record.refunds = {**record.refunds, event.refund_id: lines}
         outcome = _converge(shop, record, customer=None, now=now)
         record.save()
+        referral_order_seen(shop=shop, record=record, discount_codes=None, now=now)
     return outcome
 
 

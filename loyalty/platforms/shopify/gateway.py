@@ -74,7 +74,8 @@ def customer_gid(platform_customer_id: str) -> str:
 
 
 def discount_input(spec: DiscountCodeSpec) -> dict:
-    """The code discount input Shopify takes for `spec`: one customer, one use."""
+    """The code discount input Shopify takes for `spec`: one customer (or, without one, any
+    customer), one use."""
     starts_at = spec.starts_at or timezone.now()
     discount: dict = {
         "title": spec.title,
@@ -83,7 +84,11 @@ def discount_input(spec: DiscountCodeSpec) -> dict:
         "usageLimit": 1,
         "appliesOncePerCustomer": True,
         "combinesWith": dict(spec.combines_with),
-        "context": {"customers": {"add": [customer_gid(spec.platform_customer_id)]}},
+        "context": (
+            {"customers": {"add": [customer_gid(spec.platform_customer_id)]}}
+            if spec.platform_customer_id
+            else {"all": "ALL"}
+        ),
     }
     if spec.ends_at is not None:
         discount["endsAt"] = spec.ends_at.isoformat()
@@ -141,9 +146,10 @@ class ShopifyGateway:
             return IssuedCode(code=spec.code, platform_discount_id=node["id"])
         if any(e.get("code") == "TAKEN" for e in errors):
             # Our codes are unguessable and fixed before the first call: the code being taken
-            # means an earlier attempt was applied. It is ours if it is bound to our customer.
+            # means an earlier attempt was applied. It is ours if it is bound to our customer
+            # (or, for a code without one, open to all customers as ours are).
             node = self._node_by_code(shop, spec.code)
-            if node and customer_gid(spec.platform_customer_id) in _customers_of(node):
+            if node and _bound_as_asked(node, spec.platform_customer_id):
                 return IssuedCode(code=spec.code, platform_discount_id=node["id"])
             raise AdminApiError("code_taken", f"The code {spec.code} belongs to another discount")
         raise AdminApiError("user_errors", _messages(errors))
@@ -430,6 +436,13 @@ def _input_index(error: dict, size: int) -> int | None:
         if 0 <= index < size:
             return index
     return None
+
+
+def _bound_as_asked(node: dict, platform_customer_id: str) -> bool:
+    if platform_customer_id:
+        return customer_gid(platform_customer_id) in _customers_of(node)
+    context = (node.get("codeDiscount") or {}).get("context") or {}
+    return context.get("__typename") == "DiscountBuyerSelectionAll"
 
 
 def _customers_of(node: dict) -> set[str]:
