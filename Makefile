@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install widget catalogues msgfmt run test lint format bench bench-earning bench-storefront clean
+.PHONY: install widget catalogues msgfmt run test lint format bench bench-earning bench-storefront bench-admin clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -101,6 +101,11 @@ bench-earning: install
 # then redemptions by 20 shoppers at once against the stand-in (tests/benchmarks/storefront.py).
 bench-storefront: install
 	$(BIN)/python tests/benchmarks/storefront.py
+
+# The merchant admin with a million members and ten million ledger entries (generated once in
+# its own PostgreSQL database, ~40 minutes the first time): members pages, dashboard, analytics.
+bench-admin: install
+	$(BIN)/python tests/benchmarks/admin_members.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis staticfiles static/setia \
