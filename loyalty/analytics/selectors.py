@@ -290,11 +290,11 @@ def analytics_customer_figures(*, shop: Shop, first: date, last: date) -> dict:
         & (Q(prev_active_day__isnull=True) | Q(prev_active_day__lt=first))
     )
     counts = rows.aggregate(
-        active_members=Count("id", filter=first_active),
-        member_buyers=Count("id", filter=first_order & member),
-        member_once=Count("id", filter=only_order & member),
-        nonmember_buyers=Count("id", filter=first_order & ~member),
-        nonmember_once=Count("id", filter=only_order & ~member),
+        active_members=Count("day", filter=first_active),
+        member_buyers=Count("day", filter=first_order & member),
+        member_once=Count("day", filter=only_order & member),
+        nonmember_buyers=Count("day", filter=first_order & ~member),
+        nonmember_once=Count("day", filter=only_order & ~member),
     )
     return {
         "active_members": counts["active_members"],
