@@ -13,6 +13,7 @@ from django.utils.translation import gettext_noop
 
 from loyalty.earning.engine import RuleEffect, RuleKind, RuleTarget
 from loyalty.earning.models import ActionCap, ActionKind, ActionRule, EarnRule
+from loyalty.referrals.models import FriendDiscountKind, ReferralProgram
 from loyalty.rewards.models import Reward, RewardKind
 from loyalty.shops.models import (
     EarnTrigger,
@@ -774,3 +775,62 @@ MODEL_LABELS = (
     gettext_noop("Campaign"),
     gettext_noop("Milestone"),
 )
+
+
+# --- referrals --------------------------------------------------------------------------------
+
+
+class ReferralProgramForm(forms.ModelForm):
+    class Meta:
+        model = ReferralProgram
+        fields = [
+            "enabled",
+            "friend_discount_kind",
+            "friend_discount_value",
+            "friend_minimum_subtotal",
+            "referrer_points",
+            "code_lifetime_days",
+            "monthly_cap",
+        ]
+        labels = {
+            "enabled": _("Referrals are on"),
+            "friend_discount_kind": _("The friend's welcome discount"),
+            "friend_discount_value": _("Discount value (amount, or percent off)"),
+            "friend_minimum_subtotal": _("Minimum order subtotal for the discount (optional)"),
+            "referrer_points": _("Points for the referrer"),
+            "code_lifetime_days": _("Days the friend's code can be used"),
+            "monthly_cap": _("Rewarded referrals per referrer per month"),
+        }
+        help_texts = {
+            "referrer_points": _("Credited when the friend's first order is paid."),
+            "monthly_cap": "",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["friend_discount_kind"].choices = _choices(FriendDiscountKind.choices)
+
+    def clean(self):
+        data = super().clean()
+        kind, value = data.get("friend_discount_kind"), data.get("friend_discount_value")
+        if value is not None:
+            if value <= 0:
+                self.add_error("friend_discount_value", _("The discount must be more than 0."))
+            elif kind == FriendDiscountKind.PERCENT and value > 100:
+                self.add_error("friend_discount_value", _("A percentage is at most 100."))
+        minimum = data.get("friend_minimum_subtotal")
+        if minimum is not None and minimum < 0:
+            self.add_error("friend_minimum_subtotal", _("The minimum cannot be negative."))
+        points = data.get("referrer_points")
+        if points is not None and not 1 <= points <= MAX_POINTS:
+            self.add_error(
+                "referrer_points",
+                _("Points are a whole number from 1 to %(max)s.") % {"max": MAX_POINTS},
+            )
+        days = data.get("code_lifetime_days")
+        if days is not None and not 1 <= days <= 365:
+            self.add_error("code_lifetime_days", _("A code lasts 1 to 365 days."))
+        cap = data.get("monthly_cap")
+        if cap is not None and not 1 <= cap <= 1000:
+            self.add_error("monthly_cap", _("The cap is 1 to 1000 referrals a month."))
+        return data

@@ -41,6 +41,7 @@ ACTION_LABELS = {
     "program.onboarding_rewards": _("Starter rewards chosen in onboarding"),
     "program.onboarding_finish": _("Onboarding finished"),
     "program.onboarding_skip": _("Onboarding skipped"),
+    "program.referrals_update": _("Referrals changed"),
 }
 
 
@@ -95,6 +96,7 @@ TARGET_LABELS = {
     "earning.actionrule": _("Action"),
     "tiers.tier": _("Tier"),
     "rewards.reward": _("Reward"),
+    "referrals.referralprogram": _("Referrals"),
 }
 
 

@@ -27,6 +27,13 @@ from loyalty.merchant_admin.program.selectors import (
     starter_rewards_plan,
 )
 from loyalty.merchant_admin.shell import theme_editor_url
+from loyalty.referrals.models import ReferralClaim
+from loyalty.referrals.selectors import (
+    friend_offer_text,
+    referral_claims_recent,
+    referral_program,
+)
+from loyalty.referrals.services import referral_program_update
 from loyalty.rewards.models import Reward, RewardKind
 from loyalty.tiers.models import Tier
 
@@ -54,6 +61,7 @@ FIELD_LABELS = {
         **forms.RewardForm.Meta.labels,
         **{name: field.label for name, field in forms.RewardForm.declared_fields.items()},
     },
+    "referrals.referralprogram": forms.ReferralProgramForm.Meta.labels,
 }
 
 
@@ -85,6 +93,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         return HttpResponseRedirect(reverse(onboarding_next_step(shop=shop)))
     program = shop.program
     rewards = Reward.objects.filter(shop=shop).order_by("-enabled", "points_cost", "pk")
+    referrals = referral_program(shop=shop)
     return _page(
         request,
         "overview.html",
@@ -96,6 +105,8 @@ def overview(request: HttpRequest) -> HttpResponse:
             "actions": ActionRule.objects.filter(shop=shop).order_by("-enabled", "action", "pk"),
             "tiers": Tier.objects.filter(shop=shop).order_by("hidden", "threshold", "pk"),
             "rewards": [_reward_row(r, shop.currency) for r in rewards],
+            "referrals": referrals,
+            "friend_offer": friend_offer_text(program=referrals, currency=shop.currency),
         },
     )
 
@@ -323,6 +334,29 @@ def reward_toggle(request: HttpRequest, pk: int) -> HttpResponse:
         shop=request.shop, actor=request_actor(request), reward=reward, enabled=not reward.enabled
     )
     return see_other("admin-program-rewards")
+
+
+# --- referrals --------------------------------------------------------------------------------
+
+
+@admin_view(methods=("GET", "POST"))
+def referrals_edit(request: HttpRequest) -> HttpResponse:
+    shop = request.shop
+    form = forms.ReferralProgramForm(_data(request), instance=copy(referral_program(shop=shop)))
+    if request.method == "POST" and form.is_valid():
+        referral_program_update(shop=shop, actor=request_actor(request), changes=_changes(form))
+        return see_other("admin-program-referrals")
+    return _page(
+        request, "referrals.html", {"claims": referral_claims_recent(shop=shop)}, form=form
+    )
+
+
+@admin_view()
+def referral_claim(request: HttpRequest, pk: int) -> HttpResponse:
+    claim = get_object_or_404(
+        ReferralClaim.objects.select_related("referrer"), pk=pk, shop=request.shop
+    )
+    return _page(request, "referral_claim.html", {"claim": claim})
 
 
 # --- audit log --------------------------------------------------------------------------------
