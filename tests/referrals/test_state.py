@@ -4,17 +4,35 @@ the referrer's points, at no extra statement on the member's page view."""
 from urllib.parse import urlencode
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from loyalty.referrals.codes import referral_code_member_id
 from loyalty.referrals.services import referral_program_update
-from storefront_widget.state import storefront_catalogue_forget
+from loyalty.shops.selectors import shop_installed_forget
+from storefront_widget.state import storefront_catalogue_forget, storefront_state_forget
 from tests.platforms.shopify.helpers import SHOP, proxy_query
 from tests.referrals.conftest import enable, referrer_of
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def storefront_caching():
+    """The storefront's process caches on, empty before and after (shop ids and domains are
+    reused from test to test)."""
+
+    def forget():
+        storefront_catalogue_forget()
+        storefront_state_forget()
+        shop_installed_forget()
+
+    forget()
+    with override_settings(STOREFRONT_CACHE_SECONDS=60, STOREFRONT_MEMBER_CACHE=False):
+        yield
+    forget()
 
 
 def state(client, customer_id="7001"):
@@ -22,9 +40,7 @@ def state(client, customer_id="7001"):
     return client.get("/shopify/proxy/api/state?" + query).json()
 
 
-@override_settings(STOREFRONT_CACHE_SECONDS=60, STOREFRONT_MEMBER_CACHE=False)
-def test_a_member_sees_their_link_while_referrals_are_on(client, shop):
-    storefront_catalogue_forget()
+def test_a_member_sees_their_link_while_referrals_are_on(client, shop, storefront_caching):
     enable(shop, friend_discount_kind="percent", friend_discount_value="20", referrer_points=250)
     member = referrer_of(shop)
 
@@ -37,24 +53,18 @@ def test_a_member_sees_their_link_while_referrals_are_on(client, shop):
     assert referral["friend_offer"] == "20% off your first order"
     assert referral["points"] == 250
     assert state(client)["customer"]["referral"] == referral  # stable
-    storefront_catalogue_forget()
 
 
-@override_settings(STOREFRONT_CACHE_SECONDS=60, STOREFRONT_MEMBER_CACHE=False)
-def test_no_link_while_off_for_a_non_member_or_a_guest(client, shop):
-    storefront_catalogue_forget()
+def test_no_link_while_off_for_a_non_member_or_a_guest(client, shop, storefront_caching):
     enable(shop, enabled=False)
     referrer_of(shop)
 
     assert "referral" not in state(client)["customer"]
     enable(shop)
-    from django.core.cache import cache
-
-    cache.clear()
+    cache.clear()  # the offer as cached while off: a save writes it (see the next test)
     assert "referral" in state(client)["customer"]
     assert "referral" not in state(client, customer_id="8888")["customer"]
     assert state(client, customer_id="")["customer"] is None
-    storefront_catalogue_forget()
 
 
 def test_the_merchants_save_shows_the_link_without_a_statement_more(
