@@ -133,3 +133,13 @@ def test_a_change_without_a_session_token_changes_nothing(client, admin_shop):
 
     assert response.status_code == 401
     assert not ReferralProgram.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("locale", "label"),
+    [("ms", "Rujukan dihidupkan"), ("ar", "الإحالات مفعّلة"), ("th", "เปิดการแนะนำเพื่อน")],
+)
+def test_the_editor_speaks_the_admins_languages(client, admin_shop, locale, label):
+    page = admin_get(client, f"/app/program/referrals/?locale={locale}", admin_shop)
+
+    assert label in page.content.decode()
