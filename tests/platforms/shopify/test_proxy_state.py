@@ -317,6 +317,10 @@ def test_a_page_view_costs_the_same_however_long_the_history(
         ledger_credit(member=member, points=10, idempotency_key=f"e{n}", source_type="order")
     tier_evaluate(member=member)
     query = urlencode(proxy_query(customer_id="7001"))
+    # The first page view of the hour records that the storefront asked (one UPDATE); not this.
+    from loyalty.shops.services import shop_storefront_seen
+
+    shop_storefront_seen(shop=shop)
 
     # The installed shop, the member, their redemptions, and (the cache is off in tests) the
     # catalogue: program, tiers, rules, actions, rewards. Nothing reads the ledger.
