@@ -13,7 +13,7 @@ import hashlib
 import json
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
@@ -28,7 +28,7 @@ from loyalty.earning.models import ActionKind, EarnRule
 from loyalty.ledger.models import LedgerEntry
 from loyalty.members.freshness import VERSION_TTL, member_version_key
 from loyalty.members.models import Member, MemberStatus
-from loyalty.referrals.selectors import referral_state_entry
+from loyalty.referrals.selectors import offer_from, referral_link, referral_program
 from loyalty.rewards.models import Reward
 from loyalty.rewards.selectors import recent_redemptions, rewards_active, rewards_for_member
 from loyalty.shops.models import Program, Shop
@@ -127,6 +127,8 @@ class Catalogue:
     tiers_by_id: dict[int, Tier]  # every tier, hidden ones too
     ladder: TierLadder
     program_settings: Program
+    # The friend's offer and the referrer's points while referrals are on ({} when off).
+    referral_offer: dict = field(default_factory=dict)
     # What the catalogue was built from, the same in every process that read the same rows:
     # a cached answer is used only with the catalogue it was built with.
     fingerprint: str = ""
@@ -148,6 +150,7 @@ def _build_catalogue(shop: Shop, now: datetime) -> Catalogue:
     tiers = list(Tier.objects.filter(shop=shop).order_by("threshold", "pk"))
     rewards = tuple(rewards_active(shop=shop, now=now))
     ways = ways_to_earn(shop=shop, program=program, now=now)
+    referral = offer_from(referral_program(shop=shop), shop.currency)
     return Catalogue(
         program={
             "name": widget_program_name(settings=look, program=program),
@@ -171,10 +174,13 @@ def _build_catalogue(shop: Shop, now: datetime) -> Catalogue:
         tiers_by_id={tier.pk: tier for tier in tiers},
         ladder=TierLadder(tuple(tier for tier in tiers if not tier.hidden)),
         program_settings=program,
+        referral_offer=referral,
         # The look as served, not its row: a shop without saved settings gets a fresh
         # default row (with a random secret) on every build.
         fingerprint=_fingerprint(program, *tiers, *rewards)
-        + hashlib.sha256(repr((ways, widget_look(settings=look))).encode()).hexdigest()[:8],
+        + hashlib.sha256(repr((ways, widget_look(settings=look), referral)).encode()).hexdigest()[
+            :8
+        ],
     )
 
 
@@ -247,7 +253,11 @@ def storefront_state(
             "recent_redemptions": (
                 recent_redemptions(member=member, rewards=catalogue.rewards) if member else []
             ),
-            **referral_state_entry(shop=shop, member=member),
+            **(
+                {"referral": {"url": referral_link(shop=shop, member_id=member.pk), **offer}}
+                if member is not None and (offer := catalogue.referral_offer)
+                else {}
+            ),
         }
     offer = rewards_for_member(
         shop=shop,

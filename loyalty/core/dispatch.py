@@ -112,6 +112,7 @@ def handle_event(event: DomainEvent, *, shop: Shop, records: PlatformRecords) ->
                 received_at=event.occurred_at,
                 scrub_records=records.scrub_customer,
                 order_ids=event.order_ids,
+                email=event.email,
             )
             return "customer redacted" if done else "already handled"
         case ShopRedact():

@@ -16,6 +16,7 @@ from loyalty.ledger.models import LedgerEntry
 from loyalty.members.models import Member
 from loyalty.members.services import member_redact
 from loyalty.privacy.models import PrivacyRequest, PrivacyRequestKind
+from loyalty.referrals.services import referral_claims_redact
 from loyalty.shops.models import Shop
 
 
@@ -114,6 +115,7 @@ def privacy_customer_redact(
     received_at: datetime | None,
     scrub_records,
     order_ids: tuple[str, ...] = (),
+    email: str = "",
 ) -> PrivacyRequest | None:
     """Erase the customer's personal data. `scrub_records(shop, customer_id)` lets the platform
     adapter erase its own copies (raw webhook bodies) in the same transaction."""
@@ -127,21 +129,22 @@ def privacy_customer_redact(
         )
         if request is None:
             return None
-        # Their emails as the stored orders and the member know them, read before both erase
-        # them: guests' analytics days are keyed by email.
-        emails = list(
-            OrderRecord.objects.filter(
+        # Their emails as the request, the stored orders and the member know them, read before
+        # the last two erase them: guests' analytics days and referral claims name emails.
+        emails = [
+            email,
+            *OrderRecord.objects.filter(
                 Q(platform_customer_id=platform_customer_id) | Q(order_id__in=list(order_ids)),
                 shop=shop,
-            ).values_list("email", flat=True)
-        ) + list(
-            Member.objects.filter(shop=shop, platform_customer_id=platform_customer_id)
+            ).values_list("email", flat=True),
+            *Member.objects.filter(shop=shop, platform_customer_id=platform_customer_id)
             .exclude(email="")
-            .values_list("email", flat=True)
-        )
+            .values_list("email", flat=True),
+        ]
         analytics_customer_redact(
             shop=shop, platform_customer_id=platform_customer_id, emails=emails
         )
+        referral_claims_redact(shop=shop, platform_customer_id=platform_customer_id, emails=emails)
         member = member_redact(shop=shop, platform_customer_id=platform_customer_id)
         scrubbed = scrub_records(shop, platform_customer_id)
         scrubbed += order_records_redact(

@@ -35,6 +35,7 @@ from loyalty.expiry.services import credit_expires_at
 from loyalty.ledger.models import LedgerEntry
 from loyalty.ledger.services import ledger_credit, ledger_reverse
 from loyalty.members.models import Member, MemberStatus
+from loyalty.members.services import redacted_customer_id
 from loyalty.referrals.codes import email_normalised
 from loyalty.referrals.models import (
     ClaimStatus,
@@ -42,7 +43,6 @@ from loyalty.referrals.models import (
     ReferralClaim,
     ReferralProgram,
 )
-from loyalty.referrals.selectors import offer_cache_put, offer_from
 from loyalty.shops.models import Program, Shop, ShortfallPolicy
 
 _CODE_CHARS = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -72,10 +72,6 @@ def referral_program_update(
             before=before,
             after=audit_snapshot(instance=locked, fields=fields),
         )
-        offer = offer_from(locked, shop.currency)
-        # The storefront reads the offer from the cache (see selectors): written once the
-        # change is committed, never before.
-        transaction.on_commit(lambda: offer_cache_put(shop.pk, offer))
     return locked
 
 
@@ -316,3 +312,24 @@ def _reverse(shop: Shop, claim: ReferralClaim, record: OrderRecord, *, now: date
     claim.status = ClaimStatus.REVERSED
     claim.reason = "The order was cancelled or refunded."
     claim.save(update_fields=["status", "reason", "updated_at"])
+
+
+def referral_claims_redact(*, shop: Shop, platform_customer_id: str, emails: Iterable[str]) -> int:
+    """Erase a friend from the claims made with their emails or their customer id: the email
+    becomes a stand-in (unique, as the column must be; no way back) and the customer id the
+    erased id. The claim, its code and the referrer's points stay. Returns how many claims."""
+    wanted = {email_normalised(e) for e in emails if e and e.strip()}
+    claims = ReferralClaim.objects.filter(shop=shop).filter(
+        Q(friend_email__in=wanted) | Q(friend_customer_id=platform_customer_id)
+    )
+    hidden = redacted_customer_id(shop=shop, platform_customer_id=platform_customer_id)
+    changed = 0
+    for claim in claims.select_for_update().order_by("pk"):
+        claim.friend_email = redacted_customer_id(
+            shop=shop, platform_customer_id=f"referral-email:{claim.friend_email}"
+        )
+        if claim.friend_customer_id == platform_customer_id:
+            claim.friend_customer_id = hidden
+        claim.save(update_fields=["friend_email", "friend_customer_id", "updated_at"])
+        changed += 1
+    return changed

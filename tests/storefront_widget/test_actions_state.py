@@ -114,5 +114,5 @@ def test_one_more_query_only_when_a_social_way_can_be_claimed(
     MemberFactory(shop=shop, platform_customer_id=CUSTOMER)
     storefront_catalogue_forget()
     shop_storefront_seen(shop=shop)  # the first request of the hour records it: not counted
-    with override_settings(STOREFRONT_CACHE_SECONDS=0), django_assert_num_queries(9):
-        actions(client)  # the 8 of a page view (test_proxy_state) + this period's claims
+    with override_settings(STOREFRONT_CACHE_SECONDS=0), django_assert_num_queries(10):
+        actions(client)  # the 9 of a page view (test_proxy_state) + this period's claims

@@ -323,8 +323,9 @@ def test_a_page_view_costs_the_same_however_long_the_history(
     shop_storefront_seen(shop=shop)
 
     # The installed shop, the member, their redemptions, and (the cache is off in tests) the
-    # catalogue: program, tiers, rules, actions, rewards. Nothing reads the ledger.
-    with django_assert_num_queries(8):
+    # catalogue: program, tiers, rules, actions, rewards, referral terms. Nothing reads the
+    # ledger.
+    with django_assert_num_queries(9):
         answer = client.get("/shopify/proxy/api/state?" + query).json()
 
     assert answer["customer"]["next_tier"]["remaining"] == 100_000 - 10 * entries
