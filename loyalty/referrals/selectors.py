@@ -41,6 +41,12 @@ def offer_from(program: ReferralProgram, currency: str) -> dict:
         return {}
     return {
         "friend_offer": friend_offer_text(program=program, currency=currency),
+        # The same terms for the widget to word in the shopper's language.
+        "friend_discount": {
+            "kind": program.friend_discount_kind,
+            "value": f"{program.friend_discount_value.normalize():f}",
+            "currency": currency,
+        },
         "points": program.referrer_points,
     }
 

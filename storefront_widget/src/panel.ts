@@ -1,7 +1,7 @@
 // The panel: loaded with import() the first time the shopper opens the launcher. A modal dialog
 // inside the launcher's shadow root, rebuilt from the state on every change.
 import { WORDS, type Words } from "./strings";
-import type { Context, Redemption, Reward, State, Way } from "./types";
+import type { Context, Customer, Redemption, Reward, State, Way } from "./types";
 
 const CSS = `.p{all:initial;box-sizing:border-box;position:fixed;z-index:2147483001;bottom:84px;right:20px;width:min(384px,calc(100vw - 24px));max-height:min(640px,calc(100vh - 104px));overflow:auto;overscroll-behavior:contain;display:flex;flex-direction:column;background:var(--setia-surface,#fff);color:var(--setia-text,#1c1c1c);border-radius:var(--setia-panel-radius,16px);box-shadow:0 12px 40px rgba(0,0,0,.28);font:400 15px/1.45 var(--setia-font,system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","Noto Sans Thai","Noto Sans Arabic",sans-serif);text-align:start;animation:setia-in .18s ease-out}
 .p.left{right:auto;left:20px}
@@ -34,6 +34,7 @@ li>.row,li>.ok{flex-basis:100%}
 label{display:flex;flex-direction:column;font-size:13px}
 input{min-height:44px;width:72px;padding:0 8px;border:2px solid var(--setia-line,#bbb);border-radius:10px;font:inherit;color:inherit;background:inherit}
 input:focus-visible{outline:3px solid var(--setia-focus,#f5b700)}
+[readonly]{flex:1;min-width:0}
 [role=alert]{color:var(--setia-error,#b3261e)}`;
 
 type Child = Node | string | null | undefined | false | Child[];
@@ -89,6 +90,7 @@ export function createPanel(context: Context): { open(): void; close(): void } {
   let claim: Claim | null = null;
   let issued: { redemption: Redemption; balance: number } | null = null;
   let copied = false;
+  let linkCopied = false;
   const acts: Record<string, Act> = {};
   const born = { month: "", day: "" };
 
@@ -390,6 +392,7 @@ export function createPanel(context: Context): { open(): void; close(): void } {
       (tier || next) && h("section", null, tier && h("h3", null, say("tier", { name: tier.name })), progress, perks),
       rewardsSection(state, true),
       earnSection(state, true),
+      referSection(customer),
       recent.length > 0 &&
         h(
           "section",
@@ -409,6 +412,43 @@ export function createPanel(context: Context): { open(): void; close(): void } {
           ),
         ),
     ];
+  }
+
+  // The member's referral link, while the merchant runs referrals: what a friend gets, what the
+  // member gets, and the link to copy.
+  function referSection(customer: Customer): Child {
+    const ref = customer.referral;
+    if (!ref || !safeUrl(ref.url)) return false;
+    const d = ref.friend_discount;
+    const off =
+      d.kind === "percent"
+        ? number.format(Number(d.value)) + "%"
+        : new Intl.NumberFormat(config.locale, { style: "currency", currency: d.currency }).format(
+            Number(d.value),
+          );
+    return h(
+      "section",
+      { "data-referral": true },
+      h("h3", null, words.refer),
+      h("p", { class: "m" }, say("referText", { off, n: number.format(ref.points) })),
+      h(
+        "div",
+        { class: "row" },
+        h("input", { readonly: true, value: ref.url, dir: "ltr", "aria-label": words.refer }),
+        h(
+          "button",
+          {
+            type: "button",
+            "data-copy-link": true,
+            onclick: () =>
+              navigator.clipboard
+                ?.writeText(ref.url)
+                .then(() => ((linkCopied = true), render("[data-copy-link]")), () => undefined),
+          },
+          linkCopied ? words.copied : words.copyLink,
+        ),
+      ),
+    );
   }
 
   function rewardsSection(state: State, member: boolean): HTMLElement {

@@ -34,6 +34,13 @@ export interface Customer {
   tier: Tier | null;
   next_tier: NextTier | null;
   recent_redemptions: Redemption[];
+  // While the merchant runs referrals: the member's link and the terms.
+  referral?: {
+    url: string;
+    friend_offer: string;
+    points: number;
+    friend_discount: { kind: "percent" | "amount"; value: string; currency: string };
+  };
 }
 
 export interface Reward {

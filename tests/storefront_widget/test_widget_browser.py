@@ -572,3 +572,47 @@ def test_the_account_block_shows_the_balance_and_opens_the_panel(member, rewards
     assert page.locator("setia-launcher [data-balance]").inner_text() == "1,250"
     shot(page, "account-block")
     assert page.errors == []
+
+
+def test_a_member_finds_their_referral_link_in_the_panel_and_copies_it(
+    member, rewards, visit, shopify_shop
+):
+    from loyalty.referrals.codes import referral_code_member_id
+    from loyalty.referrals.models import ReferralProgram
+
+    ReferralProgram.objects.create(
+        shop=shopify_shop,
+        enabled=True,
+        friend_discount_kind="amount",
+        friend_discount_value=15,
+        referrer_points=300,
+    )
+
+    def allow_clipboard(page):
+        page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+
+    page = visit(setup=allow_clipboard)
+    page.locator(LAUNCHER).click()
+    section = page.locator("setia-launcher [data-referral]")
+    section.wait_for(state="visible")
+
+    assert "Refer a friend" in section.inner_text()
+    assert "Friends get MYR\xa015.00 off their first order; you get 300 points." in (
+        section.inner_text()
+    )
+    link = section.locator("input").input_value()
+    prefix = f"https://{SHOP}/apps/setia/r/"
+    assert link.startswith(prefix)
+    code = link.removeprefix(prefix)
+    assert referral_code_member_id(shop_id=shopify_shop.pk, code=code) == member.pk
+    section.locator("[data-copy-link]").click()
+    page.locator("setia-launcher [data-copy-link]", has_text="Copied").wait_for()
+    assert page.evaluate("navigator.clipboard.readText()") == link
+    shot(page, "panel-referral")
+    # In Malay, the terms are worded in Malay.
+    page = visit(locale="ms")
+    page.locator(LAUNCHER).click()
+    section = page.locator("setia-launcher [data-referral]")
+    section.wait_for(state="visible")
+    assert "Rakan mendapat potongan" in section.inner_text()
+    assert page.errors == []
