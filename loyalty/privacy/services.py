@@ -16,6 +16,8 @@ from loyalty.ledger.models import LedgerEntry
 from loyalty.members.models import Member
 from loyalty.members.services import member_redact
 from loyalty.privacy.models import PrivacyRequest, PrivacyRequestKind
+from loyalty.referrals.codes import email_normalised
+from loyalty.referrals.models import ReferralClaim
 from loyalty.referrals.services import referral_claims_redact
 from loyalty.shops.models import Shop
 
@@ -48,10 +50,42 @@ def _complete(
     return request
 
 
+def _referral_export(*, shop: Shop, platform_customer_id: str, member: Member | None) -> dict:
+    """The customer's referrals: those they made (without their friends' emails: another
+    person's data) and the welcome codes they claimed as a friend."""
+    made = (
+        ReferralClaim.objects.filter(shop=shop, referrer=member).order_by("created_at", "pk")
+        if member is not None
+        else ReferralClaim.objects.none()
+    )
+    as_friend = Q(friend_customer_id=platform_customer_id)
+    if member is not None and member.email:
+        as_friend |= Q(friend_email=email_normalised(member.email))
+    claimed = ReferralClaim.objects.filter(as_friend, shop=shop).order_by("created_at", "pk")
+    return {
+        "made": [
+            {"created_at": c.created_at.isoformat(), "status": c.status, "points": c.points}
+            for c in made
+        ],
+        "claimed": [
+            {"created_at": c.created_at.isoformat(), "code": c.code, "status": c.status}
+            for c in claimed
+        ],
+    }
+
+
 def customer_export(*, shop: Shop, platform_customer_id: str) -> dict:
     member = Member.objects.filter(shop=shop, platform_customer_id=platform_customer_id).first()
+    referrals = _referral_export(
+        shop=shop, platform_customer_id=platform_customer_id, member=member
+    )
     if member is None:
-        return {"customer_id": platform_customer_id, "member": None, "ledger": []}
+        return {
+            "customer_id": platform_customer_id,
+            "member": None,
+            "ledger": [],
+            "referrals": referrals,
+        }
     ledger = LedgerEntry.objects.filter(shop=shop, member=member).order_by("created_at", "pk")
     return {
         "customer_id": platform_customer_id,
@@ -84,6 +118,7 @@ def customer_export(*, shop: Shop, platform_customer_id: str) -> dict:
             }
             for e in ledger
         ],
+        "referrals": referrals,
     }
 
 

@@ -31,3 +31,24 @@ def test_customer_redact_erases_the_friend_from_their_claims(client, shop):
     someone_else.refresh_from_db()
     assert someone_else.friend_email == "keep@example.com"
     assert ReferralClaim.objects.count() == 3
+
+
+def test_a_data_request_exports_the_customers_referrals_without_their_friends_emails(client, shop):
+    from loyalty.privacy.models import PrivacyRequest
+
+    referrer = referrer_of(shop)  # customer 7001
+    claim_of(shop, referrer, code="REF-BBBB-0001", email="friend.one@example.com", points=300)
+    # The referrer was once a friend of another member: the code they claimed.
+    other = referrer_of(shop, platform_customer_id="7002", email="other@example.com")
+    claim_of(shop, other, code="REF-BBBB-0002", email="sitiaminah@gmail.com")
+
+    post_webhook(
+        client,
+        "customers/data_request",
+        {"customer": {"id": 7001, "email": "Siti.Aminah+shop@gmail.com"}},
+    )
+
+    export = PrivacyRequest.objects.get(kind="customer_data_request").export
+    assert [(r["status"], r["points"]) for r in export["referrals"]["made"]] == [("issued", 300)]
+    assert "friend.one" not in str(export)
+    assert [r["code"] for r in export["referrals"]["claimed"]] == ["REF-BBBB-0002"]
