@@ -233,6 +233,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "loyalty.tiers.tasks.resync_member_tiers",
         "schedule": 15 * 60.0,
     },
+    "referrals-settle-pending-claims": {
+        "task": "loyalty.referrals.tasks.settle_pending_claims",
+        "schedule": 5 * 60.0,
+    },
     "rewards-settle-pending-redemptions": {
         "task": "loyalty.rewards.tasks.settle_pending_redemptions",
         "schedule": 60.0,

@@ -130,6 +130,38 @@ def referral_claim_issue(
     return _ask_the_store(shop, program, claim)
 
 
+# A claim still pending this long after it was made had its store call fail or go unanswered
+# (the friend was told to try again): the sweep asks the store again, with the same code.
+SETTLE_AFTER = timedelta(minutes=2)
+SETTLE_BATCH = 100
+
+
+def referral_claims_settle(*, now: datetime | None = None) -> dict[str, int]:
+    """Ask the store again for the welcome codes of claims left pending (the friend may never
+    come back to ask). The same code each time, so a code the store made but never confirmed
+    is recognised (the gateway's TAKEN recovery); a definite refusal drops the claim as the
+    friend's page does. Counts by outcome."""
+    now = now or timezone.now()
+    counts = {"issued": 0, "dropped": 0, "waiting": 0}
+    pending = ReferralClaim.objects.filter(
+        status=ClaimStatus.PENDING, created_at__lt=now - SETTLE_AFTER
+    ).select_related("shop")
+    for claim in pending.order_by("pk")[:SETTLE_BATCH]:
+        shop = claim.shop
+        program = ReferralProgram.objects.filter(shop=shop).first()
+        if not shop.is_installed or program is None:
+            counts["waiting"] += 1
+            continue
+        answer = _ask_the_store(shop, program, claim)
+        if answer.claim is not None:
+            counts["issued"] += 1
+        elif ReferralClaim.objects.filter(pk=claim.pk).exists():
+            counts["waiting"] += 1
+        else:
+            counts["dropped"] += 1
+    return counts
+
+
 def _has_bought(shop: Shop, email: str, friend: str) -> bool:
     match = Q()
     for spelling in {email.strip(), friend}:

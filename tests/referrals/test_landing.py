@@ -237,3 +237,53 @@ def test_a_code_taken_by_a_customers_own_discount_is_not_ours(
 
     assert response.status_code == 503
     assert not ReferralClaim.objects.exists()  # refused for sure: nothing issued
+
+
+def test_the_sweep_asks_the_store_again_for_claims_left_pending(shopify_standin, shopify_shop):
+    # given two claims left pending by an unanswered store call, one of them minutes ago (the
+    # store made its code, the answer was lost) and one just now
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from loyalty.core.platform import DiscountCodeSpec, DiscountKind, gateway_for
+    from loyalty.referrals.services import referral_claims_settle
+    from loyalty.referrals.tasks import settle_pending_claims
+
+    enable(shopify_shop)
+    referrer = referrer_of(shopify_shop)
+    old = ReferralClaim.objects.create(
+        shop=shopify_shop, referrer=referrer, friend_email="lost@example.com", code="REF-LOST-0001"
+    )
+    never = ReferralClaim.objects.create(
+        shop=shopify_shop, referrer=referrer, friend_email="none@example.com", code="REF-NONE-0001"
+    )
+    ReferralClaim.objects.create(
+        shop=shopify_shop, referrer=referrer, friend_email="new@example.com", code="REF-YOUN-0001"
+    )
+    ReferralClaim.objects.filter(pk__in=[old.pk, never.pk]).update(
+        created_at=timezone.now() - timedelta(minutes=10)
+    )
+    gateway_for(shopify_shop).discount_code_create(
+        shop=shopify_shop,
+        spec=DiscountCodeSpec(
+            code=old.code, title="x", platform_customer_id="", kind=DiscountKind.AMOUNT, value=15
+        ),
+    )
+
+    # when the sweep runs (the beat's task)
+    counts = settle_pending_claims()
+
+    # then both old claims have their code at the store, once; the young one waits its turn
+    assert counts == {"issued": 2, "dropped": 0, "waiting": 0}
+    statuses = dict(ReferralClaim.objects.values_list("code", "status"))
+    assert statuses == {
+        "REF-LOST-0001": ClaimStatus.ISSUED,
+        "REF-NONE-0001": ClaimStatus.ISSUED,
+        "REF-YOUN-0001": ClaimStatus.PENDING,
+    }
+    assert sorted(d.code for d in discounts(shopify_standin)) == [
+        "REF-LOST-0001",
+        "REF-NONE-0001",
+    ]
+    assert referral_claims_settle() == {"issued": 0, "dropped": 0, "waiting": 0}
