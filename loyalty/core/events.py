@@ -59,6 +59,9 @@ class OrderData:
     updated_at: datetime | None = None
     fulfillment_status: str = ""
     shipping_refunded: Decimal = Decimal("0")
+    # The shipping and billing addresses, each one normalised line (see address_line): kept
+    # only as keyed fingerprints, for the referral program's "same address" check.
+    addresses: tuple[str, ...] = ()
 
 
 class OrderEventKind(enum.StrEnum):

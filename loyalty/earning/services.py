@@ -10,9 +10,12 @@ order record's row lock (then the member's, taken by the ledger), in one transac
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import hmac
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -117,9 +120,15 @@ def order_records_redact(
     from django.db.models import Q
 
     hidden = redacted_customer_id(shop=shop, platform_customer_id=platform_customer_id)
-    return OrderRecord.objects.filter(
+    records = OrderRecord.objects.filter(
         Q(platform_customer_id=platform_customer_id) | Q(order_id__in=list(order_ids)), shop=shop
-    ).update(platform_customer_id=hidden, email="")
+    )
+    # Their addresses' fingerprints go too (the amounts and awards need none of them).
+    for record in records.exclude(facts__isnull=True).only("pk", "facts"):
+        if record.facts.get("address_keys"):
+            record.facts = {**record.facts, "address_keys": []}
+            record.save(update_fields=["facts"])
+    return records.update(platform_customer_id=hidden, email="")
 
 
 def order_award_target(*, record: OrderRecord) -> list[engine.AwardLine]:
@@ -139,6 +148,13 @@ def _locked_record(shop: Shop, order_id: str) -> OrderRecord:
         [OrderRecord(shop=shop, order_id=order_id)], ignore_conflicts=True
     )
     return OrderRecord.objects.select_for_update().get(shop=shop, order_id=order_id)
+
+
+def order_address_key(line: str) -> str:
+    """A keyed fingerprint of a normalised address line (OrderData.addresses): equal lines give
+    equal keys, and the address cannot be read back from it (SECRET_KEY)."""
+    digest = hmac.new(settings.SECRET_KEY.encode(), f"address:{line}".encode(), hashlib.sha256)
+    return digest.hexdigest()[:24]
 
 
 def _facts(order: OrderData, *, before: dict | None = None) -> dict:
@@ -161,6 +177,8 @@ def _facts(order: OrderData, *, before: dict | None = None) -> dict:
         "source_name": order.source_name,
         "test": order.test,
         "created_at": order.created_at.isoformat() if order.created_at else None,
+        "address_keys": sorted({order_address_key(a) for a in order.addresses})
+        or (before or {}).get("address_keys", []),
         "lines": [
             {
                 "line_id": line.line_id,

@@ -275,7 +275,8 @@ def _fraud_reason(
         buyer_email and referrer.email and buyer_email == email_normalised(referrer.email)
     ):
         return "The referrer placed the order themselves."
-    # Order records keep no addresses, so the referrer's own address is not compared.
+    if _ships_to_the_referrer(shop, referrer, record):
+        return "The order ships or bills to the referrer's address."
     earlier = Q(email__iexact=record.email) if record.email else Q(pk__in=[])
     if buyer:
         earlier |= Q(platform_customer_id=buyer)
@@ -294,6 +295,21 @@ def _fraud_reason(
     if rewarded >= program.monthly_cap:
         return f"The referrer reached the monthly cap of {program.monthly_cap} referrals."
     return ""
+
+
+def _ships_to_the_referrer(shop: Shop, referrer: Member, record: OrderRecord) -> bool:
+    """Whether the friend's order names an address (shipping or billing) one of the referrer's
+    own orders named: compared by the keyed fingerprints the order records keep."""
+    keys = set((record.facts or {}).get("address_keys") or [])
+    if not keys:
+        return False
+    theirs = OrderRecord.objects.filter(
+        Q(member=referrer) | Q(platform_customer_id=referrer.platform_customer_id), shop=shop
+    ).exclude(pk=record.pk)
+    return any(
+        keys & set((facts or {}).get("address_keys") or [])
+        for facts in theirs.values_list("facts", flat=True)[:500]
+    )
 
 
 def _credit(shop: Shop, claim: ReferralClaim, record: OrderRecord, *, now: datetime) -> None:

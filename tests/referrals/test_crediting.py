@@ -185,6 +185,73 @@ def test_the_referrer_using_the_code_themselves_is_refused(shop, customer_id, em
     assert referral_entries(referrer) == []
 
 
+def address(street, zip_="50450"):
+    return {"address1": street, "address2": "", "zip": zip_, "country_code": "MY"}
+
+
+def test_an_order_shipping_to_the_referrers_own_address_is_refused(shop):
+    # given the referrer's earlier order, shipped home
+    enable(shop)
+    referrer = referrer_of(shop)
+    deliver(
+        shop,
+        "orders/paid",
+        friend_order(
+            order_id=7000,
+            customer_id=7001,
+            email="siti.aminah@gmail.com",
+            code=None,
+            shipping_address=address("12 Jalan Ampang, #3-1"),
+        ),
+    )
+    claim = claim_of(shop, referrer)
+    other = claim_of(shop, referrer, code="REF-TEST-0002", email="real.friend@example.com")
+
+    # when a "friend" with a new email orders to the same address, written differently
+    deliver(
+        shop,
+        "orders/paid",
+        friend_order(billing_address=address("12 JALAN AMPANG #31"), shipping_address=None),
+    )
+    # and a real friend orders to another address
+    deliver(
+        shop,
+        "orders/paid",
+        friend_order(
+            order_id=9002,
+            customer_id=556,
+            email="real.friend@example.com",
+            code="REF-TEST-0002",
+            shipping_address=address("7 Jalan Bukit Bintang"),
+        ),
+    )
+
+    # then the first is refused with the reason, the second credited
+    claim.refresh_from_db()
+    other.refresh_from_db()
+    assert (claim.status, claim.reason) == (
+        ClaimStatus.REFUSED,
+        "The order ships or bills to the referrer's address.",
+    )
+    assert other.status == ClaimStatus.REWARDED
+    assert [points for _, points, _ in referral_entries(referrer)] == [300]
+
+
+def test_erasing_a_customer_drops_their_address_fingerprints(client, shop):
+    from loyalty.earning.models import OrderRecord
+
+    deliver(
+        shop,
+        "orders/paid",
+        friend_order(code=None, shipping_address=address("12 Jalan Ampang")),
+    )
+    assert OrderRecord.objects.get(order_id="9001").facts["address_keys"]
+
+    post_webhook(client, "customers/redact", {"customer": {"id": FRIEND}, "orders_to_redact": []})
+
+    assert OrderRecord.objects.get(order_id="9001").facts["address_keys"] == []
+
+
 def test_not_the_friends_first_paid_order_is_refused(shop):
     enable(shop)
     referrer = referrer_of(shop)

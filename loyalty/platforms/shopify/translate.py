@@ -109,7 +109,30 @@ def order(payload: dict) -> events.OrderData:
         cancelled_at=parse_when(payload.get("cancelled_at")),
         updated_at=parse_when(payload.get("updated_at")),
         fulfillment_status=payload.get("fulfillment_status") or "",
+        addresses=tuple(
+            line
+            for key in ("shipping_address", "billing_address")
+            if (line := address_line(payload.get(key)))
+        ),
     )
+
+
+def address_line(address: object) -> str:
+    """An address as one comparable line: street lines, postcode and country, lower case,
+    letters and digits only ("12 Jalan Ampang, #3-1" and "12 JALAN AMPANG #31" agree). Empty
+    when the address has no street."""
+    if not isinstance(address, dict):
+        return ""
+    street = "".join(
+        ch
+        for part in ("address1", "address2")
+        for ch in str(address.get(part) or "").lower()
+        if ch.isalnum()
+    )
+    if not street:
+        return ""
+    postcode = "".join(ch for ch in str(address.get("zip") or "").lower() if ch.isalnum())
+    return f"{street}|{postcode}|{str(address.get('country_code') or '').lower()}"
 
 
 ORDER_TOPICS = {
