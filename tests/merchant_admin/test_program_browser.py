@@ -172,3 +172,48 @@ def test_a_free_product_reward_shows_its_fields_and_needs_its_variant(browser, i
     assert fields_free_product[:5] == [*common, "value", "product_variant_id"]
     assert refused == "Choose the product variant to give away."
     assert (reward.kind, reward.product_variant_id) == ("free_product", "44012345678901")
+
+
+def test_referrals_turned_on_from_the_program_area(browser, installed):  # noqa: F811
+    from loyalty.referrals.models import ReferralProgram
+
+    shop = Shop.objects.get(domain=SHOP)
+    onboarding_finish(shop=shop, actor="staff:1")
+    with override_settings(DEBUG=True):
+        page, frame = admin_frame(browser, installed)
+        page.set_viewport_size({"width": 1280, "height": 900})
+        frame.get_by_role("link", name="Program").first.click()
+        frame.wait_for_selector("#program-earning")
+        frame.get_by_role("link", name="Referrals").first.click()
+        frame.wait_for_selector("#id_enabled")
+
+        frame.check("#id_enabled")
+        frame.select_option("#id_friend_discount_kind", "percent")
+        frame.fill("#id_friend_discount_value", "150")
+        frame.fill("#id_referrer_points", "250")
+        frame.get_by_role("button", name="Save").click()
+        frame.wait_for_selector("#field-friend_discount_value .errorlist")
+        refused = frame.inner_text("#field-friend_discount_value .errorlist")
+        still_off = ReferralProgram.objects.filter(shop=shop, enabled=True).exists()
+        shot(page, "referrals-refused")
+
+        frame.fill("#id_friend_discount_value", "10")
+        frame.get_by_role("button", name="Save").click()
+        frame.wait_for_selector("#referral-claims")
+        frame.wait_for_function(
+            "() => !document.querySelector('#field-friend_discount_value .errorlist')"
+        )
+        shot(page, "referrals-saved")
+        page.close()
+
+    assert refused == "A percentage is at most 100."
+    assert not still_off
+    program = ReferralProgram.objects.get(shop=shop)
+    assert (program.enabled, program.friend_discount_kind, program.referrer_points) == (
+        True,
+        "percent",
+        250,
+    )
+    assert program.friend_discount_value == Decimal("10")
+    [entry] = AuditEntry.objects.filter(shop=shop, action="program.referrals_update")
+    assert entry.after["enabled"] is True
