@@ -160,3 +160,38 @@ def test_relinking_every_customer_gives_the_links_of_incremental_roll_ups(world)
         )
         == links
     )
+
+
+def test_the_migrations_linking_of_existing_rows_agrees_with_the_service(world):
+    """analytics 0004 links the customer days already rolled up with its own copy of the SQL
+    (over every shop at once): run on the same rows, it gives the service's links."""
+    import importlib
+
+    from django.db import connection
+
+    migration = importlib.import_module("loyalty.analytics.migrations.0004_customerday_neighbours")
+    shop, other, members = world
+    roll_up_day(shop, members, DAY0 + timedelta(days=3), [("m1", 1, False), ("c7", 2, False)])
+    roll_up_day(shop, members, DAY0, [("m1", 0, True), ("c7", 1, False), ("e@x", 1, False)])
+    roll_up_day(shop, members, DAY0 + timedelta(days=1), [("m1", 1, False), ("e@x", 0, False)])
+    roll_up_day(other, {}, DAY0 + timedelta(days=2), [("m1", 1, False), ("c7", 1, False)])
+    columns = ("shop_id", "customer_key", "day", "prev_order_day", "next_order_day")
+    by_service = list(
+        CustomerDay.objects.order_by("shop_id", "customer_key", "day").values_list(
+            *columns, "prev_active_day"
+        )
+    )
+    CustomerDay.objects.update(prev_order_day=None, next_order_day=None, prev_active_day=None)
+
+    with connection.cursor() as cursor:
+        cursor.execute(migration.LINK_ALL)
+
+    assert (
+        list(
+            CustomerDay.objects.order_by("shop_id", "customer_key", "day").values_list(
+                *columns, "prev_active_day"
+            )
+        )
+        == by_service
+    )
+    assert any(row[3] or row[4] for row in by_service)  # there were links to compare
