@@ -309,22 +309,31 @@ WHERE {table}.id = w.id AND (
 def analytics_customer_redact(
     *, shop: Shop, platform_customer_id: str, emails: Iterable[str] = ()
 ) -> int:
-    """Erase who a customer was from the customer days: the days keyed by their customer id or
-    by one of `emails` (guest orders) are keyed by a stand-in instead (the same stand-in the
-    order records get, so a day rolled up again agrees), and keep counting as one customer.
-    Returns how many rows changed. Members' days are keyed by member id: nothing to erase."""
-    renames = {
-        f"c{platform_customer_id}": "c"
-        + redacted_customer_id(shop=shop, platform_customer_id=platform_customer_id)
-    }
-    for email in {e.strip().lower() for e in emails if e and e.strip()}:
-        renames[f"e{email}"] = "e" + redacted_customer_id(
-            shop=shop, platform_customer_id=f"email:{email}"
-        )
-    return sum(
-        CustomerDay.objects.filter(shop=shop, customer_key=old).update(customer_key=new)
-        for old, new in renames.items()
-    )
+    """Erase who a customer was from the customer days: the days keyed by their customer id,
+    and their guest orders' days keyed by one of `emails`, are keyed by the stand-in their
+    order records get (`c` + the erased id), so a day rolled up again agrees; a guest day on a
+    day the customer also ordered signed in is merged into that day's row. Returns how many
+    rows changed. Members' days are keyed by member id: nothing to erase."""
+    target = "c" + redacted_customer_id(shop=shop, platform_customer_id=platform_customer_id)
+    rows = CustomerDay.objects.filter(shop=shop)
+    changed = rows.filter(customer_key=f"c{platform_customer_id}").update(customer_key=target)
+    guest_keys = {f"e{e.strip().lower()}" for e in emails if e and e.strip()}
+    for guest in rows.filter(customer_key__in=guest_keys).select_for_update().order_by("pk"):
+        same_day = rows.filter(customer_key=target, day=guest.day).first()
+        if same_day is None:
+            guest.customer_key = target
+            guest.save(update_fields=["customer_key"])
+        else:
+            same_day.orders += guest.orders
+            same_day.revenue += guest.revenue
+            same_day.points_activity = same_day.points_activity or guest.points_activity
+            same_day.member_id = same_day.member_id or guest.member_id
+            same_day.save(update_fields=["orders", "revenue", "points_activity", "member"])
+            guest.delete()
+        changed += 1
+    if changed:
+        link_customer_days(shop_id=shop.pk, keys={target})
+    return changed
 
 
 def link_customer_days(*, shop_id: int, keys: set[str] | None = None) -> None:

@@ -102,6 +102,7 @@ def handle_event(event: DomainEvent, *, shop: Shop, records: PlatformRecords) ->
                 platform_customer_id=event.platform_customer_id,
                 source_id=event.source_id,
                 received_at=event.occurred_at,
+                email=event.email,
             )
             return "export ready" if done else "already handled"
         case CustomerRedact():

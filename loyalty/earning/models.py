@@ -61,6 +61,9 @@ class OrderRecord(models.Model):
     )
     platform_customer_id = models.CharField(max_length=64, blank=True)
     email = models.CharField(max_length=254, blank=True)
+    # The email as one spelling per inbox (lower case, no +tag, Gmail without dots: the
+    # referral checks' "same person"), indexed: compared exactly, never by a scan.
+    email_key = models.CharField(max_length=254, blank=True)
     facts = models.JSONField(default=dict)
     facts_updated_at = models.DateTimeField(null=True, blank=True)
     refunds = models.JSONField(default=dict, help_text="{refund id: {line id: quantity}}")
@@ -86,6 +89,8 @@ class OrderRecord(models.Model):
         indexes = [
             models.Index(fields=["shop", "email"], name="orderrecord_shop_email"),
             models.Index(fields=["member", "paid_at"], name="orderrecord_member_paid"),
+            models.Index(fields=["shop", "email_key"], name="orderrecord_shop_email_key"),
+            models.Index(fields=["shop", "platform_customer_id"], name="orderrecord_shop_customer"),
         ]
 
     def __str__(self) -> str:

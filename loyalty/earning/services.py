@@ -28,6 +28,7 @@ from loyalty.ledger.models import EntryKind, LedgerEntry
 from loyalty.ledger.services import ledger_credit, ledger_repay_debt, ledger_reverse
 from loyalty.members.models import Member, MemberStatus
 from loyalty.members.services import member_get_or_create, member_lock, redacted_customer_id
+from loyalty.referrals.codes import email_normalised
 from loyalty.referrals.services import referral_order_seen
 from loyalty.shops.models import EarnTrigger, Program, Shop, ShortfallPolicy
 from loyalty.tiers.models import Tier
@@ -69,6 +70,7 @@ def order_record_add_event(
         record.email = record.email or (
             order.email or (order.customer.email if order.customer else "")
         )
+        record.email_key = email_normalised(record.email)
     if event.kind == OrderEventKind.PAID or order.financial_status in PAID_STATUSES:
         record.paid_at = record.paid_at or when
     if event.kind == OrderEventKind.FULFILLED or order.fulfillment_status == "fulfilled":
@@ -128,7 +130,7 @@ def order_records_redact(
         if record.facts.get("address_keys"):
             record.facts = {**record.facts, "address_keys": []}
             record.save(update_fields=["facts"])
-    return records.update(platform_customer_id=hidden, email="")
+    return records.update(platform_customer_id=hidden, email="", email_key="")
 
 
 def order_award_target(*, record: OrderRecord) -> list[engine.AwardLine]:

@@ -50,7 +50,9 @@ def _complete(
     return request
 
 
-def _referral_export(*, shop: Shop, platform_customer_id: str, member: Member | None) -> dict:
+def _referral_export(
+    *, shop: Shop, platform_customer_id: str, member: Member | None, email: str
+) -> dict:
     """The customer's referrals: those they made (without their friends' emails: another
     person's data) and the welcome codes they claimed as a friend."""
     made = (
@@ -59,8 +61,9 @@ def _referral_export(*, shop: Shop, platform_customer_id: str, member: Member | 
         else ReferralClaim.objects.none()
     )
     as_friend = Q(friend_customer_id=platform_customer_id)
-    if member is not None and member.email:
-        as_friend |= Q(friend_email=email_normalised(member.email))
+    for known in (email, member.email if member is not None else ""):
+        if known:  # the request's email, the member's
+            as_friend |= Q(friend_email=email_normalised(known))
     claimed = ReferralClaim.objects.filter(as_friend, shop=shop).order_by("created_at", "pk")
     return {
         "made": [
@@ -74,10 +77,10 @@ def _referral_export(*, shop: Shop, platform_customer_id: str, member: Member | 
     }
 
 
-def customer_export(*, shop: Shop, platform_customer_id: str) -> dict:
+def customer_export(*, shop: Shop, platform_customer_id: str, email: str = "") -> dict:
     member = Member.objects.filter(shop=shop, platform_customer_id=platform_customer_id).first()
     referrals = _referral_export(
-        shop=shop, platform_customer_id=platform_customer_id, member=member
+        shop=shop, platform_customer_id=platform_customer_id, member=member, email=email
     )
     if member is None:
         return {
@@ -123,7 +126,12 @@ def customer_export(*, shop: Shop, platform_customer_id: str) -> dict:
 
 
 def privacy_customer_data_request(
-    *, shop: Shop, platform_customer_id: str, source_id: str, received_at: datetime | None
+    *,
+    shop: Shop,
+    platform_customer_id: str,
+    source_id: str,
+    received_at: datetime | None,
+    email: str = "",
 ) -> PrivacyRequest | None:
     with transaction.atomic():
         request = _record(
@@ -138,7 +146,9 @@ def privacy_customer_data_request(
         return _complete(
             request,
             summary="Export ready for the merchant.",
-            export=customer_export(shop=shop, platform_customer_id=platform_customer_id),
+            export=customer_export(
+                shop=shop, platform_customer_id=platform_customer_id, email=email
+            ),
         )
 
 

@@ -35,7 +35,7 @@ from loyalty.expiry.services import credit_expires_at
 from loyalty.ledger.models import LedgerEntry
 from loyalty.ledger.services import ledger_credit, ledger_reverse
 from loyalty.members.models import Member, MemberStatus
-from loyalty.members.services import redacted_customer_id
+from loyalty.members.services import member_lock, redacted_customer_id
 from loyalty.referrals.codes import email_normalised
 from loyalty.referrals.models import (
     ClaimStatus,
@@ -97,19 +97,29 @@ def referral_claim_issue(
     program: ReferralProgram,
     referrer: Member,
     email: str,
+    signed_in_customer_id: str = "",
     now: datetime | None = None,
 ) -> ClaimAnswer:
+    """Issue (or show again) the friend's welcome code. `signed_in_customer_id`: the shopper
+    signed in to the store, as the app proxy's signature vouches for it (empty for a guest).
+
+    One answer for every "not for you" (a past buyer, an email with a claim made through
+    another member's link, a signed-in customer who has ordered): the page must not tell a
+    stranger whether an email has bought, nor show someone else's code."""
     now = now or timezone.now()
     friend = email_normalised(email)
-    if referrer.email and friend == email_normalised(referrer.email):
+    if (referrer.email and friend == email_normalised(referrer.email)) or (
+        signed_in_customer_id and signed_in_customer_id == referrer.platform_customer_id
+    ):
         return ClaimAnswer(refused="This is your own link: share it with a friend instead.")
     claim = ReferralClaim.objects.filter(shop=shop, friend_email=friend).first()
+    if claim is not None and claim.referrer_id != referrer.pk:
+        return ClaimAnswer(refused=NOT_FOR_YOU)
     if claim is None:
-        if _has_bought(shop, email, friend):
-            return ClaimAnswer(
-                refused="This welcome offer is for new customers, and this email has "
-                "ordered from the store before."
-            )
+        if _has_bought(shop, email, friend) or (
+            signed_in_customer_id and _customer_has_bought(shop, signed_in_customer_id)
+        ):
+            return ClaimAnswer(refused=NOT_FOR_YOU)
         try:
             with transaction.atomic():
                 claim = ReferralClaim.objects.create(
@@ -125,14 +135,23 @@ def referral_claim_issue(
                 )
         except IntegrityError:  # the same friend at the same moment: theirs is the claim
             claim = ReferralClaim.objects.get(shop=shop, friend_email=friend)
+            if claim.referrer_id != referrer.pk:
+                return ClaimAnswer(refused=NOT_FOR_YOU)
     if claim.status != ClaimStatus.PENDING:
         return ClaimAnswer(claim=claim)
     return _ask_the_store(shop, program, claim)
 
 
+NOT_FOR_YOU = (
+    "This welcome offer is for new customers, and cannot be used with this email. "
+    "If a friend sent you their link before, use the code from that link."
+)
+
 # A claim still pending this long after it was made had its store call fail or go unanswered
-# (the friend was told to try again): the sweep asks the store again, with the same code.
+# (the friend was told to try again): the sweep asks the store again, with the same code, for
+# a day; after that the claim stays pending (an order using its code is still handled).
 SETTLE_AFTER = timedelta(minutes=2)
+SETTLE_FOR = timedelta(days=1)
 SETTLE_BATCH = 100
 
 
@@ -143,15 +162,20 @@ def referral_claims_settle(*, now: datetime | None = None) -> dict[str, int]:
     friend's page does. Counts by outcome."""
     now = now or timezone.now()
     counts = {"issued": 0, "dropped": 0, "waiting": 0}
+    # Only shops that have Setia and referrals on: a claim that cannot be settled now is not
+    # at the head of every sweep.
+    enabled = ReferralProgram.objects.filter(enabled=True).values("shop_id")
     pending = ReferralClaim.objects.filter(
-        status=ClaimStatus.PENDING, created_at__lt=now - SETTLE_AFTER
+        status=ClaimStatus.PENDING,
+        created_at__lt=now - SETTLE_AFTER,
+        created_at__gte=now - SETTLE_FOR,
+        shop_id__in=enabled,
+        shop__installed_at__isnull=False,
+        shop__uninstalled_at__isnull=True,
     ).select_related("shop")
     for claim in pending.order_by("pk")[:SETTLE_BATCH]:
         shop = claim.shop
-        program = ReferralProgram.objects.filter(shop=shop).first()
-        if not shop.is_installed or program is None:
-            counts["waiting"] += 1
-            continue
+        program = ReferralProgram.objects.get(shop=shop)
         answer = _ask_the_store(shop, program, claim)
         if answer.claim is not None:
             counts["issued"] += 1
@@ -163,10 +187,19 @@ def referral_claims_settle(*, now: datetime | None = None) -> dict[str, int]:
 
 
 def _has_bought(shop: Shop, email: str, friend: str) -> bool:
-    match = Q()
-    for spelling in {email.strip(), friend}:
-        match |= Q(email__iexact=spelling) | Q(member__email__iexact=spelling)
-    return OrderRecord.objects.filter(match, shop=shop, paid_at__isnull=False).exists()
+    """A paid order under this email in any spelling (the records' indexed `email_key`), or
+    by a member with this email. Separate indexed reads, never a scan of the shop's orders."""
+    paid = OrderRecord.objects.filter(shop=shop, paid_at__isnull=False)
+    if paid.filter(email_key=friend).exists():
+        return True
+    members = Member.objects.filter(shop=shop, email__iexact=email.strip()).values("pk")
+    return paid.filter(member__in=members).exists()
+
+
+def _customer_has_bought(shop: Shop, platform_customer_id: str) -> bool:
+    return OrderRecord.objects.filter(
+        shop=shop, platform_customer_id=platform_customer_id, paid_at__isnull=False
+    ).exists()
 
 
 def _ask_the_store(shop: Shop, program: ReferralProgram, claim: ReferralClaim) -> ClaimAnswer:
@@ -266,7 +299,8 @@ def _fraud_reason(
 ) -> str:
     if program is None or not program.enabled:
         return "Referrals were turned off."
-    referrer = Member.objects.get(pk=claim.referrer_id)
+    # Locked: two friends' orders at once must not both pass the monthly cap's count.
+    referrer = member_lock(member_id=claim.referrer_id)
     if referrer.status != MemberStatus.ACTIVE:
         return "The referrer is no longer an active member."
     buyer = record.platform_customer_id
@@ -277,13 +311,9 @@ def _fraud_reason(
         return "The referrer placed the order themselves."
     if _ships_to_the_referrer(shop, referrer, record):
         return "The order ships or bills to the referrer's address."
-    earlier = Q(email__iexact=record.email) if record.email else Q(pk__in=[])
-    if buyer:
-        earlier |= Q(platform_customer_id=buyer)
-    if (
-        OrderRecord.objects.filter(earlier, shop=shop, paid_at__isnull=False)
-        .exclude(pk=record.pk)
-        .exists()
+    earlier = OrderRecord.objects.filter(shop=shop, paid_at__isnull=False).exclude(pk=record.pk)
+    if (record.email_key and earlier.filter(email_key=record.email_key).exists()) or (
+        buyer and earlier.filter(platform_customer_id=buyer).exists()
     ):
         return "Not the friend's first paid order."
     month_start = timezone.localtime(now, ZoneInfo(shop.iana_timezone or "UTC")).replace(
@@ -303,13 +333,17 @@ def _ships_to_the_referrer(shop: Shop, referrer: Member, record: OrderRecord) ->
     keys = set((record.facts or {}).get("address_keys") or [])
     if not keys:
         return False
-    theirs = OrderRecord.objects.filter(
-        Q(member=referrer) | Q(platform_customer_id=referrer.platform_customer_id), shop=shop
-    ).exclude(pk=record.pk)
-    return any(
-        keys & set((facts or {}).get("address_keys") or [])
-        for facts in theirs.values_list("facts", flat=True)[:500]
-    )
+    # Two indexed reads (by member, by customer id), the referrer's latest orders first.
+    for theirs in (
+        OrderRecord.objects.filter(member=referrer),
+        OrderRecord.objects.filter(shop=shop, platform_customer_id=referrer.platform_customer_id),
+    ):
+        for facts in (
+            theirs.exclude(pk=record.pk).order_by("-pk").values_list("facts", flat=True)[:200]
+        ):
+            if keys & set((facts or {}).get("address_keys") or []):
+                return True
+    return False
 
 
 def _credit(shop: Shop, claim: ReferralClaim, record: OrderRecord, *, now: datetime) -> None:

@@ -22,6 +22,7 @@ from loyalty.referrals.services import referral_claim_issue
 # Claims (POSTs) allowed per hour per link and per client address; more answer 429.
 CLAIMS_PER_LINK_PER_HOUR = 10
 CLAIMS_PER_ADDRESS_PER_HOUR = 20
+MAX_EMAIL = 254
 
 
 @csrf_exempt  # no cookies: the app proxy signature is what proves the request
@@ -54,9 +55,19 @@ def referral_landing(request: HttpRequest, code: str) -> HttpResponse:
         )
     try:
         validate_email(email)
+        if len(email) > MAX_EMAIL:  # what the claim can hold (Django allows 320)
+            raise ValidationError("too long")
     except ValidationError:
         return _page(request, {**context, "error": "Enter a valid email address."}, status=400)
-    answer = referral_claim_issue(shop=shop, program=program, referrer=referrer, email=email)
+    answer = referral_claim_issue(
+        shop=shop,
+        program=program,
+        referrer=referrer,
+        email=email,
+        # Signed by the app proxy with the rest of the query: a signed-in shopper who has
+        # ordered is not a new customer, whatever email they type.
+        signed_in_customer_id=request.platform_customer_id or "",
+    )
     if answer.refused:
         return _page(request, {**context, "error": answer.refused}, status=409)
     if answer.unavailable:

@@ -127,17 +127,82 @@ def test_the_referrers_own_email_in_any_spelling_is_refused(client, shop, email)
     assert not ReferralClaim.objects.exists()
 
 
-def test_an_email_that_has_bought_before_is_refused(client, shop):
+def past_order(shop, order_id, email):
+    """A paid order on record, through the earning path (it keeps the email's one spelling)."""
+    from loyalty.core.dispatch import PlatformRecords, handle_event
+    from loyalty.platforms.shopify import translate
+    from loyalty.platforms.shopify.standin import payloads
+
+    payload = payloads.order_payload(
+        order_id=order_id, customer_id=None, email=email, currency="MYR", discount_codes=[]
+    )
+    event = translate.to_event(
+        topic="orders/paid", payload=payload, shop_id=shop.pk, occurred_at=None, source_id="t"
+    )
+    handle_event(event, shop=shop, records=PlatformRecords())
+    assert OrderRecord.objects.get(shop=shop, order_id=str(order_id)).paid_at is not None
+
+
+@pytest.mark.parametrize(
+    ("on_record", "typed"),
+    [
+        ("Buyer@Example.com", "buyer@example.com"),
+        ("Nurul.Huda@gmail.com", "nurulhuda@gmail.com"),
+        ("aina+shop@example.com", "aina@example.com"),
+    ],
+)
+def test_an_email_that_has_bought_before_in_any_spelling_is_refused(client, shop, on_record, typed):
     enable(shop)
     referrer = referrer_of(shop)
-    OrderRecord.objects.create(
-        shop=shop, order_id="1", email="Buyer@Example.com", paid_at=datetime(2026, 1, 1, tzinfo=UTC)
-    )
+    past_order(shop, 1, on_record)
 
-    response = landing(client, shop, referrer.pk, email="buyer@example.com")
+    response = landing(client, shop, referrer.pk, email=typed)
 
     assert response.status_code == 409
     assert "for new customers" in response.content.decode()
+    assert not ReferralClaim.objects.exists()
+
+
+def test_a_signed_in_customer_who_has_ordered_is_refused_whatever_email_they_type(client, shop):
+    from loyalty.earning.models import OrderRecord as Record
+
+    enable(shop)
+    referrer = referrer_of(shop)
+    Record.objects.create(
+        shop=shop,
+        order_id="5",
+        platform_customer_id="4242",
+        paid_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+
+    response = landing(client, shop, referrer.pk, email="brand.new@example.com", customer_id="4242")
+
+    assert response.status_code == 409
+    assert not ReferralClaim.objects.exists()
+
+
+def test_an_email_with_a_claim_through_another_link_gets_no_code(client, shop):
+    from tests.referrals.conftest import claim_of
+
+    enable(shop)
+    referrer = referrer_of(shop)
+    first = referrer_of(shop, platform_customer_id="7002", email="first@example.com")
+    claim_of(shop, first, code="REF-SECR-ET01", email="friend@example.com")
+
+    response = landing(client, shop, referrer.pk, email="friend@example.com")
+
+    assert response.status_code == 409
+    assert "REF-SECR-ET01" not in response.content.decode()
+
+
+def test_an_email_longer_than_a_claim_holds_is_400(client, shop):
+    enable(shop)
+    referrer = referrer_of(shop)
+    email = "a" * 60 + "." + "b" * 60 + "." + "c" * 60 + "@" + "d" * 63 + ".example.com"
+
+    response = landing(client, shop, referrer.pk, email=email)
+
+    assert response.status_code == 400
     assert not ReferralClaim.objects.exists()
 
 

@@ -52,3 +52,20 @@ def test_a_data_request_exports_the_customers_referrals_without_their_friends_em
     assert [(r["status"], r["points"]) for r in export["referrals"]["made"]] == [("issued", 300)]
     assert "friend.one" not in str(export)
     assert [r["code"] for r in export["referrals"]["claimed"]] == ["REF-BBBB-0002"]
+
+
+def test_a_friend_who_is_not_a_member_finds_their_claim_in_their_export(client, shop):
+    from loyalty.privacy.models import PrivacyRequest
+
+    referrer = referrer_of(shop)
+    claim_of(shop, referrer, code="REF-CCCC-0001", email="newfriend@gmail.com")
+
+    post_webhook(
+        client,
+        "customers/data_request",
+        {"customer": {"id": 8080, "email": "New.Friend@gmail.com"}},
+    )
+
+    export = PrivacyRequest.objects.get(kind="customer_data_request").export
+    assert export["member"] is None
+    assert [r["code"] for r in export["referrals"]["claimed"]] == ["REF-CCCC-0001"]
