@@ -32,6 +32,7 @@ from loyalty.merchant_admin.pages import see_other
 from loyalty.merchant_admin.shell import reverse_if_defined, theme_editor_url
 from loyalty.platforms.shopify.embedded import embedded_admin
 from loyalty.privacy.models import PrivacyRequest, PrivacyRequestKind
+from loyalty.referrals.selectors import referral_claims_of
 from loyalty.rewards.models import RedemptionStatus
 from loyalty.shops.models import OnboardingStep
 from loyalty.tiers.models import TierChange
@@ -255,6 +256,8 @@ def _member_page(request: HttpRequest, member: Member, form: AdjustmentForm, *, 
                 for change in selectors.member_tier_history(member=member)
             ],
             "redemptions": redemptions,
+            # The friends this member referred, newest first: why a referral paid or not.
+            "referrals": referral_claims_of(member=member),
             "form": form,
             "adjusted": request.GET.get("adjusted") == "1" and status == 200,
         },

@@ -61,6 +61,15 @@ def referral_codes_claimed(*, shop: Shop, codes: Iterable[str]) -> set[str]:
     )
 
 
+def referral_claims_of(*, member, limit: int = 20) -> list[ReferralClaim]:
+    """The claims made through `member`'s link, newest first (their shop's, by construction)."""
+    return list(
+        ReferralClaim.objects.filter(shop_id=member.shop_id, referrer=member).order_by(
+            "-created_at", "-pk"
+        )[:limit]
+    )
+
+
 def referral_claims_recent(*, shop: Shop, limit: int = 50) -> list[ReferralClaim]:
     return list(
         ReferralClaim.objects.filter(shop=shop)

@@ -443,3 +443,39 @@ def test_adjust_answers_only_posts(client, shop):
     response = admin_get(client, f"/app/members/{aisyah.pk}/adjust/", shop)
 
     assert response.status_code == 405
+
+
+def test_member_page_lists_the_friends_they_referred_with_why_each_paid_or_not(client, shop):
+    from loyalty.referrals.models import ClaimStatus, ReferralClaim
+
+    member = MemberFactory(shop=shop)
+    someone = MemberFactory(shop=shop)
+    ReferralClaim.objects.create(
+        shop=shop,
+        referrer=member,
+        friend_email="a@example.com",
+        code="REF-AAAA-0001",
+        status=ClaimStatus.REWARDED,
+        points=300,
+    )
+    ReferralClaim.objects.create(
+        shop=shop,
+        referrer=member,
+        friend_email="b@example.com",
+        code="REF-AAAA-0002",
+        status=ClaimStatus.REFUSED,
+        reason="Not the friend's first paid order.",
+    )
+    ReferralClaim.objects.create(
+        shop=shop, referrer=someone, friend_email="c@example.com", code="REF-OTHER-001"
+    )
+
+    page = admin_get(client, f"/app/members/{member.pk}/", shop).content.decode()
+    quiet = admin_get(client, f"/app/members/{someone.pk}/", shop).content.decode()
+    without = admin_get(client, f"/app/members/{MemberFactory(shop=shop).pk}/", shop)
+
+    section = page[page.index('id="member-referrals"') :]
+    assert section.index("REF-AAAA-0002") < section.index("REF-AAAA-0001")  # newest first
+    assert "Referrer rewarded" in section and "Not the friend&#x27;s first paid order." in section
+    assert "REF-OTHER-001" not in page and "REF-AAAA" not in quiet
+    assert 'id="member-referrals"' not in without.content.decode()  # no card without any
