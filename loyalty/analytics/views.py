@@ -11,9 +11,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from loyalty.analytics import charts, selectors
-from loyalty.analytics.services import shop_today, shop_zone
+from loyalty.analytics.services import day_bounds, shop_today, shop_zone
 from loyalty.analytics.templatetags.analytics_format import count, money, percent
 from loyalty.platforms.shopify.embedded import embedded_admin
+from loyalty.referrals.selectors import referral_figures
 
 MAX_DAYS = 366
 PRESETS = {"7": 7, "30": 30, "90": 90}
@@ -84,6 +85,11 @@ def analytics_page(request: HttpRequest) -> HttpResponse:
         "figures": figures,
         "zone": shop_zone(shop),  # times are told on the shop's clock, like its days
         "top_members": selectors.analytics_top_members(shop=shop),
+        "referrals": referral_figures(
+            shop=shop,
+            start=day_bounds(shop=shop, day=first).start,
+            end=day_bounds(shop=shop, day=last).end,
+        ),
         "charts": _charts(figures, currency=shop.currency),
     }
     return render(request, "merchant_admin/analytics/page.html", context)

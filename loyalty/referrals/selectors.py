@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
 
+from django.db.models import Count, Sum
+
+from loyalty.earning.models import OrderRecord
 from loyalty.referrals.codes import referral_code
-from loyalty.referrals.models import FriendDiscountKind, ReferralClaim, ReferralProgram
+from loyalty.referrals.models import (
+    ClaimStatus,
+    FriendDiscountKind,
+    ReferralClaim,
+    ReferralProgram,
+)
 from loyalty.shops.models import Shop
 
 # The app proxy's path prefix (shopify.app.toml): /apps/setia/... reaches /shopify/proxy/...
@@ -76,3 +85,26 @@ def referral_claims_recent(*, shop: Shop, limit: int = 50) -> list[ReferralClaim
         .select_related("referrer")
         .order_by("-created_at", "-pk")[:limit]
     )
+
+
+def referral_figures(*, shop: Shop, start, end) -> dict | None:
+    """The analytics page's referral figures between two instants (the period's bounds on the
+    shop's clock): friends who claimed a code, referrals rewarded, points credited to
+    referrers, and the revenue of the rewarded first orders. None for a shop that never had a
+    claim (the page leaves the card out). Read live: claims are few next to orders."""
+    claims = ReferralClaim.objects.filter(shop=shop)
+    if not claims.exists():
+        return None
+    rewarded = claims.filter(rewarded_at__gte=start, rewarded_at__lt=end).exclude(
+        status=ClaimStatus.REVERSED
+    )
+    totals = rewarded.aggregate(count=Count("pk"), points=Sum("points", default=0))
+    revenue = OrderRecord.objects.filter(
+        shop=shop, order_id__in=rewarded.values("order_id")
+    ).aggregate(total=Sum("net_amount", default=Decimal("0")))["total"]
+    return {
+        "claimed": claims.filter(created_at__gte=start, created_at__lt=end).count(),
+        "rewarded": totals["count"],
+        "points": totals["points"],
+        "revenue": revenue,
+    }

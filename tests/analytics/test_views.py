@@ -254,3 +254,75 @@ def test_when_the_figures_were_computed_is_told_on_the_shops_clock(client, histo
     html = admin_get(client, custom(DAY1, DAY3), shop).content.decode()
 
     assert "Figures as of March 5, 2026, 4:05 a.m.;" in html
+
+
+def test_the_referrals_card_counts_the_periods_referrals_on_the_shops_clock(client):
+    from loyalty.earning.models import OrderRecord
+    from loyalty.referrals.models import ClaimStatus, ReferralClaim
+    from tests.factories import MemberFactory
+
+    shop = usable(ShopFactory(iana_timezone="Asia/Kuala_Lumpur", currency="MYR"))
+    assert 'data-card="referrals"' not in admin_get(client, URL, shop).content.decode()
+    referrer = MemberFactory(shop=shop)
+    day = datetime(2026, 3, 3, tzinfo=UTC).date()  # a day of the shop's calendar (UTC+8)
+    inside = datetime(2026, 3, 2, 16, 30, tzinfo=UTC)  # 3 March 00:30 in Kuala Lumpur
+    outside = datetime(2026, 3, 2, 15, 30, tzinfo=UTC)  # 2 March 23:30 there
+
+    def claim(code, *, status, created, rewarded=None, order_id="", points=0):
+        made = ReferralClaim.objects.create(
+            shop=shop,
+            referrer=referrer,
+            friend_email=f"{code.lower()}@example.com",
+            code=code,
+            status=status,
+            rewarded_at=rewarded,
+            order_id=order_id,
+            points=points,
+        )
+        ReferralClaim.objects.filter(pk=made.pk).update(created_at=created)
+
+    claim(
+        "REF-A",
+        status=ClaimStatus.REWARDED,
+        created=outside,
+        rewarded=inside,
+        order_id="1",
+        points=300,
+    )
+    claim(
+        "REF-B",
+        status=ClaimStatus.REWARDED,
+        created=inside,
+        rewarded=outside,
+        order_id="2",
+        points=300,
+    )
+    claim(
+        "REF-C",
+        status=ClaimStatus.REVERSED,
+        created=inside,
+        rewarded=inside,
+        order_id="3",
+        points=300,
+    )
+    claim("REF-D", status=ClaimStatus.ISSUED, created=inside)
+    for order_id, amount in (("1", "120.00"), ("2", "80.00"), ("3", "60.00")):
+        OrderRecord.objects.create(shop=shop, order_id=order_id, net_amount=Decimal(amount))
+    other = usable(ShopFactory(domain="other-referrals.myshopify.com"))
+    claim_other = MemberFactory(shop=other)
+    ReferralClaim.objects.create(
+        shop=other,
+        referrer=claim_other,
+        friend_email="x@example.com",
+        code="REF-X",
+        status=ClaimStatus.REWARDED,
+        rewarded_at=inside,
+        points=999,
+    )
+
+    html = admin_get(client, custom(day, day), shop).content.decode()
+
+    assert figure(html, "referrals-rewarded") == "1"
+    assert "120.00" in figure(html, "referrals-revenue")
+    assert figure(html, "referrals-points").startswith("300 ")
+    assert figure(html, "referrals-claimed").startswith("3 ")
