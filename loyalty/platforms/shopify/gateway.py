@@ -326,6 +326,18 @@ TIER_SYNC_BUDGET_SECONDS = 15.0
 TIER_METAFIELD_NAMESPACE = "$app:loyalty"
 
 
+def app_metafield(owner_gid: str, key: str, value: str) -> dict:
+    """A MetafieldsSetInput for one of Setia's app-owned customer metafields (the tier sync's
+    and the balance sync's: one namespace and type for all of them)."""
+    return {
+        "ownerId": owner_gid,
+        "namespace": TIER_METAFIELD_NAMESPACE,
+        "key": key,
+        "type": "single_line_text_field",
+        "value": value,
+    }
+
+
 def tier_sync_request(sync: CustomerTierSync) -> tuple[str, dict]:
     """The GraphQL document and variables for `sync`; only the mutations it needs."""
     customer = customer_gid(sync.platform_customer_id)
@@ -353,14 +365,7 @@ def tier_sync_request(sync: CustomerTierSync) -> tuple[str, dict]:
             "metafieldsSet(metafields: $metafields) { userErrors { field message code } }"
         )
         variables["metafields"] = [
-            {
-                "ownerId": customer,
-                "namespace": TIER_METAFIELD_NAMESPACE,
-                "key": key,
-                "type": "single_line_text_field",
-                "value": value,
-            }
-            for key, value in sorted(sync.metafields.items())
+            app_metafield(customer, key, value) for key, value in sorted(sync.metafields.items())
         ]
     body = "\n  ".join(fields)
     return f"mutation SetiaTierSync({', '.join(declared)}) {{\n  {body}\n}}\n", variables
@@ -390,13 +395,7 @@ def _metafields_batch_set(
             query=CUSTOMERS_METAFIELD_SET,
             variables={
                 "metafields": [
-                    {
-                        "ownerId": customer_gid(customer_id),
-                        "namespace": TIER_METAFIELD_NAMESPACE,
-                        "key": key,
-                        "type": "single_line_text_field",
-                        "value": value,
-                    }
+                    app_metafield(customer_gid(customer_id), key, value)
                     for customer_id, value in batch
                 ]
             },
