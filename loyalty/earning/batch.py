@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db.models import Count
 from django.utils import timezone
@@ -29,6 +29,7 @@ from loyalty.core.events import OrderEvent
 from loyalty.earning import engine
 from loyalty.earning.actions import action_claim_if_rewarded, active_action_rules
 from loyalty.earning.models import ActionKind, EarnRule, OrderRecord
+from loyalty.earning.pending import order_available_at
 from loyalty.earning.services import (
     _eligible,
     _net_spend,
@@ -235,10 +236,7 @@ def _paid_orders_before(members: dict[str, Member]) -> Counter:
 
 def _credit_entry(program: Program, record: OrderRecord, points: int, *, now) -> LedgerEntry:
     """The entry `ledger_credit` would write for the order's first move."""
-    pending_days = record.snapshot["pending_days"]
-    available_at = (
-        record.paid_at + timedelta(days=pending_days) if pending_days and record.paid_at else None
-    )
+    available_at = order_available_at(record=record, program=program)
     record.ledger_moves = 1
     pending = available_at is not None and available_at > now
     return LedgerEntry(

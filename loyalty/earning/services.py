@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
@@ -23,6 +23,7 @@ from loyalty.core.events import CustomerData, OrderData, OrderEvent, OrderEventK
 from loyalty.earning import engine
 from loyalty.earning.actions import action_claim_if_rewarded
 from loyalty.earning.models import ActionKind, EarnRule, OrderRecord
+from loyalty.earning.pending import order_available_at
 from loyalty.expiry.services import credit_expires_at
 from loyalty.ledger.models import EntryKind, LedgerEntry
 from loyalty.ledger.services import ledger_credit, ledger_repay_debt, ledger_reverse
@@ -458,12 +459,7 @@ def _move_ledger(program: Program, record: OrderRecord, target: int, *, now) -> 
     member = record.member
     name = record.facts.get("name") or record.order_id
     if delta > 0:
-        pending_days = (record.snapshot or {}).get("pending_days", program.pending_days)
-        available_at = (
-            record.paid_at + timedelta(days=pending_days)
-            if pending_days and record.paid_at
-            else None
-        )
+        available_at = order_available_at(record=record, program=program)
         record.ledger_moves += 1
         key = f"order:{record.order_id}:move:{record.ledger_moves}"
         earned_at = now or timezone.now()

@@ -31,6 +31,7 @@ from django.utils import timezone
 from loyalty.audit.services import audit_record, audit_snapshot
 from loyalty.core.platform import DiscountCodeSpec, DiscountKind, PlatformError, gateway_for
 from loyalty.earning.models import OrderRecord
+from loyalty.earning.pending import order_available_at
 from loyalty.expiry.services import credit_expires_at
 from loyalty.ledger.models import LedgerEntry
 from loyalty.ledger.services import ledger_credit, ledger_reverse
@@ -304,9 +305,8 @@ def _fraud_reason(
     if referrer.status != MemberStatus.ACTIVE:
         return "The referrer is no longer an active member."
     buyer = record.platform_customer_id
-    buyer_email = email_normalised(record.email)
     if (buyer and buyer == referrer.platform_customer_id) or (
-        buyer_email and referrer.email and buyer_email == email_normalised(referrer.email)
+        record.email_key and referrer.email and record.email_key == email_normalised(referrer.email)
     ):
         return "The referrer placed the order themselves."
     if _ships_to_the_referrer(shop, referrer, record):
@@ -349,9 +349,7 @@ def _ships_to_the_referrer(shop: Shop, referrer: Member, record: OrderRecord) ->
 def _credit(shop: Shop, claim: ReferralClaim, record: OrderRecord, *, now: datetime) -> None:
     program = Program.objects.get(shop=shop)
     name = record.facts.get("name") or record.order_id
-    available_at = (
-        record.paid_at + timedelta(days=program.pending_days) if program.pending_days else None
-    )
+    available_at = order_available_at(record=record, program=program)  # as the order's points
     if claim.points:
         ledger_credit(
             member=claim.referrer,
